@@ -1,0 +1,1 @@
+"""Intake: the village Puskesos front and back office, where a citizen's case is registered."""

@@ -1,0 +1,70 @@
+"""Intake's rules: phone numbers, registration numbers, case status and its labels. No I/O."""
+
+import re
+from datetime import date
+from enum import StrEnum
+
+from shared.contracts import Category
+
+CATEGORY_LABELS: dict[Category, str] = {
+    Category.PBI_REACTIVATION: "PBI-JK/KIS tidak aktif (reaktivasi)",
+    Category.PBI_ENROLMENT: "PBI-JK belum terdaftar",
+    Category.DTKS_REGISTRATION: "Pendaftaran DTKS",
+    Category.DTKS_CORRECTION: "Perbaikan data DTKS",
+    Category.PKH: "PKH",
+    Category.BPNT: "BPNT/Sembako",
+    Category.PIP: "PIP/KIP",
+    Category.RTLH: "Rehab rumah (RTLH)",
+    Category.ATENSI: "ATENSI lansia/disabilitas",
+    Category.HEALTH_EMERGENCY: "Darurat kesehatan",
+    Category.OTHER: "Lainnya",
+}
+
+
+class CaseStatus(StrEnum):
+    """Where a case stands, in the order it normally moves."""
+
+    REGISTERED = "registered"
+    NEEDS_CORRECTION = "needs_correction"
+    VERIFIED = "verified"
+    REFERRED = "referred"
+
+
+STATUS_LABELS: dict[CaseStatus, str] = {
+    CaseStatus.REGISTERED: "Terdaftar, menunggu verifikasi data",
+    CaseStatus.NEEDS_CORRECTION: "Data perlu diperbaiki",
+    CaseStatus.VERIFIED: "Data sudah diverifikasi",
+    CaseStatus.REFERRED: "Sudah dirujuk ke program/instansi",
+}
+_STATUS_ORDER = list(CaseStatus)
+
+
+def advance(current: CaseStatus, reported: CaseStatus) -> CaseStatus:
+    """The later of two statuses: events from different services may arrive out of order."""
+    return max(current, reported, key=_STATUS_ORDER.index)
+
+
+class PhoneError(ValueError):
+    pass
+
+
+_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+
+
+def normalise_phone(raw: str) -> str:
+    """An Indonesian mobile number as +628...; accepts 08..., 628..., +62 8..."""
+    digits = _PHONE_SEPARATORS.sub("", raw)
+    if digits.startswith("+62"):
+        digits = digits[3:]
+    elif digits.startswith("62"):
+        digits = digits[2:]
+    elif digits.startswith("0"):
+        digits = digits[1:]
+    if not digits.isdigit() or not digits.startswith("8") or not 9 <= len(digits) <= 12:
+        raise PhoneError("nomor HP tidak valid; contoh: 0812 3456 7890")
+    return f"+62{digits}"
+
+
+def registration_number(desa_code: str, on: date, sequence: int) -> str:
+    """`3317012001-2611-0007`: desa, year-month and the month's sequence, easy to read out."""
+    return f"{desa_code.replace('.', '')}-{on:%y%m}-{sequence:04d}"

@@ -1,0 +1,60 @@
+"""Intake hears what verval, referral and notify did, and writes it on the case's timeline."""
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.intake import service
+from services.intake.domain import CaseStatus
+from shared.consumer import subscribe
+from shared.contracts import CaseVerified, NotificationSent, ReferralCreated
+from shared.runtime import ServiceRuntime
+
+
+async def on_case_verified(session: AsyncSession, event: CaseVerified) -> None:
+    consistent = event.identity_consistent
+    await service.record_step(
+        session=session,
+        event=event,
+        service="verval",
+        step="Verifikasi data selesai" if consistent else "Data perlu diperbaiki",
+        note="; ".join(event.findings) or "Data sesuai",
+        status=CaseStatus.VERIFIED if consistent else CaseStatus.NEEDS_CORRECTION,
+    )
+
+
+async def on_referral_created(session: AsyncSession, event: ReferralCreated) -> None:
+    await service.record_step(
+        session=session,
+        event=event,
+        service="referral",
+        step="Dirujuk",
+        note=f"Dirujuk ke {event.destination_name}",
+        status=CaseStatus.REFERRED,
+    )
+
+
+async def on_notification_sent(session: AsyncSession, event: NotificationSent) -> None:
+    who = "warga" if event.recipient_kind == "citizen" else "kantor desa"
+    await service.record_step(
+        session=session,
+        event=event,
+        service="notify",
+        step="Pemberitahuan terkirim",
+        note=f"Pesan tentang {event.about_event} dikirim ke {who} lewat {event.channel}",
+        status=None,
+    )
+
+
+def subscribe_all(runtime: ServiceRuntime) -> None:
+    for event, apply in (
+        (CaseVerified, on_case_verified),
+        (ReferralCreated, on_referral_created),
+        (NotificationSent, on_notification_sent),
+    ):
+        subscribe(
+            runtime.broker,
+            service="intake",
+            event=event,
+            sessions=runtime.sessions,
+            apply=apply,  # type: ignore[arg-type]
+            after_commit=runtime.relay.wake,
+        )

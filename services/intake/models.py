@@ -1,0 +1,164 @@
+"""Intake's tables and the shapes of what comes in and goes out of its API."""
+
+from datetime import UTC, date, datetime
+from uuid import UUID, uuid4
+
+from pydantic import field_validator, model_validator
+from sqlmodel import Field, SQLModel, UniqueConstraint
+
+from services.intake.domain import CATEGORY_LABELS, STATUS_LABELS, CaseStatus, normalise_phone
+from shared.contracts import Category, Sex
+from shared.identity import mask_nik, nik_disagreements, parse_nik
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CaseCreate(SQLModel):
+    """What the front office submits to register a case."""
+
+    nik: str = Field(description="NIK, 16 angka")
+    name: str = Field(min_length=2, max_length=120)
+    birth_date: date
+    sex: Sex
+    desa_code: str = Field(description="Kode desa Kemendagri, contoh 33.17.01.2001")
+    phone: str | None = Field(default=None, description="Nomor HP, contoh 0812 3456 7890")
+    category: Category
+    description: str = Field(min_length=5, max_length=4000)
+    urgent: bool = False
+
+    @field_validator("nik")
+    @classmethod
+    def nik_is_possible(cls, value: str) -> str:
+        value = value.replace(" ", "")
+        parse_nik(value)
+        return value
+
+    @field_validator("name", "description")
+    @classmethod
+    def strip(cls, value: str) -> str:
+        return " ".join(value.split())
+
+    @field_validator("phone")
+    @classmethod
+    def phone_is_mobile(cls, value: str | None) -> str | None:
+        return normalise_phone(value) if value else None
+
+    @field_validator("birth_date")
+    @classmethod
+    def born_in_the_past(cls, value: date) -> date:
+        if value > date.today():
+            raise ValueError("tanggal lahir tidak boleh di masa depan")
+        return value
+
+    @model_validator(mode="after")
+    def nik_agrees_with_person(self) -> "CaseCreate":
+        problems = nik_disagreements(self.nik, birth_date=self.birth_date, sex=self.sex)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "case"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    registration_number: str = Field(unique=True)
+    nik: str = Field(index=True)
+    name: str
+    birth_date: date
+    sex: str
+    phone: str | None = None
+    desa_code: str = Field(index=True)
+    kecamatan_code: str
+    kabupaten_code: str
+    category: str
+    description: str
+    urgent: bool = False
+    status: str = CaseStatus.REGISTERED.value
+    idempotency_key: str | None = Field(default=None, unique=True)
+    created_at: datetime = Field(default_factory=_now)
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class TimelineEntry(SQLModel, table=True):
+    """One step any service took on a case, as intake heard of it."""
+
+    __tablename__ = "timeline_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: UUID = Field(index=True, foreign_key="case.id")
+    at: datetime
+    service: str
+    step: str
+    note: str
+    actor: str
+    event_id: UUID | None = Field(default=None, unique=True)
+
+
+class RegistrationCounter(SQLModel, table=True):
+    """The last registration sequence used per desa and month."""
+
+    __tablename__ = "registration_counter"
+    __table_args__ = (UniqueConstraint("desa_code", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    desa_code: str
+    period: str
+    last: int = 0
+
+
+class TimelineEntryPublic(SQLModel):
+    at: datetime
+    service: str
+    step: str
+    note: str
+    actor: str
+
+
+class CasePublic(SQLModel):
+    """A case as the API shows it: the NIK masked, the status with its words."""
+
+    id: UUID
+    registration_number: str
+    nik_masked: str
+    name: str
+    desa_code: str
+    category: str
+    category_label: str
+    urgent: bool
+    status: str
+    status_label: str
+    created_at: datetime
+    timeline: list[TimelineEntryPublic]
+
+    @classmethod
+    def of(cls, case: Case, timeline: list[TimelineEntry]) -> "CasePublic":
+        return cls(
+            id=case.id,
+            registration_number=case.registration_number,
+            nik_masked=mask_nik(case.nik),
+            name=case.name,
+            desa_code=case.desa_code,
+            category=case.category,
+            category_label=CATEGORY_LABELS[Category(case.category)],
+            urgent=case.urgent,
+            status=case.status,
+            status_label=STATUS_LABELS[CaseStatus(case.status)],
+            created_at=case.created_at,
+            timeline=[
+                TimelineEntryPublic.model_validate(e, from_attributes=True) for e in timeline
+            ],
+        )
+
+
+class CaseCreated(SQLModel):
+    id: UUID
+    registration_number: str
+    status: str
+    status_label: str
+    url: str
+
+
+TABLES = [Case.__table__, TimelineEntry.__table__, RegistrationCounter.__table__]  # type: ignore[attr-defined]

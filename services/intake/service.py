@@ -1,0 +1,161 @@
+"""Intake's use cases: register a case, show it, and record what other services did."""
+
+from datetime import UTC, date, datetime
+from uuid import UUID
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.intake.domain import CaseStatus, advance, registration_number
+from services.intake.models import Case, CaseCreate, RegistrationCounter, TimelineEntry
+from shared.areas import AreaRegistry, UnknownAreaError
+from shared.contracts import Actor, AreaCodes, CaseRegistered, Category, Event, Person
+from shared.errors import Refusal, field_refusal
+from shared.outbox import add_event
+
+OPEN_STATUSES = [s.value for s in CaseStatus]  # until closing exists, every case is open
+
+
+async def find_by_idempotency_key(*, session: AsyncSession, key: str) -> Case | None:
+    """The case an earlier submit with this key created, if any."""
+    return (await session.exec(select(Case).where(Case.idempotency_key == key))).first()
+
+
+async def register_case(
+    *,
+    session: AsyncSession,
+    data: CaseCreate,
+    areas: AreaRegistry,
+    actor: Actor,
+    trace_id: str,
+    idempotency_key: str | None,
+) -> Case:
+    """Save a new case, its first timeline step and its `case.registered` event together."""
+    try:
+        path = areas.desa(data.desa_code)
+    except UnknownAreaError as exc:
+        raise field_refusal("desa_code", str(exc)) from None
+    await _refuse_duplicate(session=session, nik=data.nik, category=data.category)
+    today = datetime.now(UTC).date()
+    case = Case(
+        registration_number=registration_number(
+            path.desa, today, await _next_sequence(session, path.desa, today)
+        ),
+        kecamatan_code=path.kecamatan,
+        kabupaten_code=path.kabupaten,
+        idempotency_key=idempotency_key,
+        **data.model_dump(),
+    )
+    event = CaseRegistered(
+        case_id=case.id,
+        area=AreaCodes.of(path),
+        trace_id=trace_id,
+        actor=actor,
+        registration_number=case.registration_number,
+        person=Person(
+            nik=data.nik, name=data.name, birth_date=data.birth_date, sex=data.sex, phone=data.phone
+        ),
+        category=data.category,
+        description=data.description,
+        urgent=data.urgent,
+    )
+    session.add(case)
+    session.add(
+        _timeline_entry(
+            case.id,
+            event,
+            "intake",
+            "Kasus didaftarkan",
+            f"Nomor registrasi {case.registration_number}",
+        )
+    )
+    add_event(session, event)
+    await session.commit()
+    return case
+
+
+async def _refuse_duplicate(*, session: AsyncSession, nik: str, category: Category) -> None:
+    query = select(Case).where(
+        Case.nik == nik, Case.category == category.value, col(Case.status).in_(OPEN_STATUSES)
+    )
+    existing = (await session.exec(query)).first()
+    if existing is not None:
+        raise Refusal(
+            409,
+            f"Warga ini sudah punya kasus {existing.registration_number} dengan kategori yang sama "
+            "yang masih berjalan; lanjutkan kasus itu.",
+            existing_case_id=str(existing.id),
+            existing_registration_number=existing.registration_number,
+            url=f"/api/cases/{existing.id}",
+        )
+
+
+async def _next_sequence(session: AsyncSession, desa_code: str, today: date) -> int:
+    period = f"{today:%Y%m}"
+    query = select(RegistrationCounter).where(
+        RegistrationCounter.desa_code == desa_code, RegistrationCounter.period == period
+    )
+    # Create the month's counter if missing without failing when a concurrent first
+    # registration creates it too, then lock it: sequences never repeat.
+    dialect = session.sync_session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.exec(
+        insert(RegistrationCounter)
+        .values(desa_code=desa_code, period=period, last=0)
+        .on_conflict_do_nothing()
+    )
+    counter = (await session.exec(query.with_for_update())).one()
+    counter.last += 1
+    session.add(counter)
+    return counter.last
+
+
+async def get_case(
+    *, session: AsyncSession, case_id: UUID
+) -> tuple[Case, list[TimelineEntry]] | None:
+    """A case with its timeline in the order things happened."""
+    case = await session.get(Case, case_id)
+    if case is None:
+        return None
+    query = (
+        select(TimelineEntry)
+        .where(TimelineEntry.case_id == case_id)
+        .order_by(col(TimelineEntry.at))
+    )
+    return case, list((await session.exec(query)).all())
+
+
+async def record_step(
+    *,
+    session: AsyncSession,
+    event: Event,
+    service: str,
+    step: str,
+    note: str,
+    status: CaseStatus | None,
+) -> None:
+    """Add another service's step to a case's timeline and move its status forward."""
+    case = await session.get(Case, event.case_id)
+    if case is None:
+        raise LookupError(f"case {event.case_id} not (yet) known to intake")
+    session.add(_timeline_entry(case.id, event, service, step, note))
+    if status is not None:
+        case.status = advance(CaseStatus(case.status), status).value
+        case.updated_at = datetime.now(UTC)
+        session.add(case)
+
+
+def _timeline_entry(
+    case_id: UUID, event: Event, service: str, step: str, note: str
+) -> TimelineEntry:
+    return TimelineEntry(
+        case_id=case_id,
+        at=event.occurred_at,
+        service=service,
+        step=step,
+        note=note,
+        actor=event.actor.user_id,
+        event_id=event.event_id,
+    )

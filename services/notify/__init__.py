@@ -1,0 +1,1 @@
+"""Notify: tells citizens (and their village office) what happened to their case."""

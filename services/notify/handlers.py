@@ -1,0 +1,38 @@
+"""Notify tells the citizen about registration, verification and referral."""
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.notify import service
+from services.notify.channels import Channel, LocalFileChannel
+from shared.consumer import subscribe
+from shared.contracts import CaseRegistered, CaseVerified, Event, ReferralCreated
+from shared.runtime import ServiceRuntime
+
+
+def subscribe_all(runtime: ServiceRuntime) -> None:
+    channel: Channel = LocalFileChannel(runtime.settings.var_dir / "notify" / "messages.jsonl")
+
+    async def on_case_registered(session: AsyncSession, event: CaseRegistered) -> None:
+        await service.remember_recipient(session=session, registered=event)
+        await service.notify(session=session, event=event, channel=channel)
+
+    async def on_update(session: AsyncSession, event: Event) -> None:
+        await service.notify(session=session, event=event, channel=channel)
+
+    subscribe(
+        runtime.broker,
+        service="notify",
+        event=CaseRegistered,
+        sessions=runtime.sessions,
+        apply=on_case_registered,
+        after_commit=runtime.relay.wake,
+    )
+    for event in (CaseVerified, ReferralCreated):
+        subscribe(
+            runtime.broker,
+            service="notify",
+            event=event,
+            sessions=runtime.sessions,
+            apply=on_update,
+            after_commit=runtime.relay.wake,
+        )

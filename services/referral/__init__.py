@@ -1,0 +1,1 @@
+"""Referral: the district SLRT secretariat refers cases to programs and agencies."""

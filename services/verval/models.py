@@ -1,0 +1,36 @@
+"""Verval's tables and API shapes."""
+
+import json
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+from sqlmodel import Field, SQLModel
+
+
+class Verification(SQLModel, table=True):
+    """The outcome of checking one registered case."""
+
+    __tablename__ = "verification"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    case_id: UUID = Field(index=True)
+    source_event_id: UUID = Field(unique=True)
+    desa_code: str = Field(index=True)
+    identity_consistent: bool
+    findings_json: str = "[]"
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def findings(self) -> list[str]:
+        found: list[str] = json.loads(self.findings_json)
+        return found
+
+
+class VerificationPublic(SQLModel):
+    case_id: UUID
+    identity_consistent: bool
+    findings: list[str]
+    created_at: datetime
+
+
+TABLES = [Verification.__table__]  # type: ignore[attr-defined]

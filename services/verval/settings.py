@@ -1,0 +1,13 @@
+"""Verval's configuration: SLRT_VERVAL_DATABASE_URL, SLRT_VERVAL_PORT and the shared ones."""
+
+from typing import ClassVar
+
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="SLRT_VERVAL_", extra="ignore")
+    service_name: ClassVar[str] = "verval"
+    port: int = 8002

@@ -1,0 +1,1 @@
+"""What every slrt service must agree on: event contracts, messaging runtime, settings, logging."""

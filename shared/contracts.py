@@ -1,0 +1,187 @@
+"""Event contracts: the envelope and every event the services exchange.
+
+Each event is a versioned pydantic model. Adding an optional field keeps the version;
+renaming or removing one is a new version with its own class. Subjects follow
+`slrt.<aggregate>.<event>.<kabupaten>.<kecamatan>.<desa>` so consumers and permissions
+can filter by place.
+"""
+
+import json
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import ClassVar, Literal, TypeVar
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.areas import DesaPath
+
+STREAM_NAME = "SLRT"
+SUBJECT_ROOT = "slrt"
+
+
+class ContractError(ValueError):
+    """A message that is not a known event of a known version."""
+
+
+class Category(StrEnum):
+    """The controlled list of complaint categories (kategori pengaduan)."""
+
+    PBI_REACTIVATION = "pbi_reaktivasi"
+    PBI_ENROLMENT = "pbi_pendaftaran"
+    DTKS_REGISTRATION = "dtks_pendaftaran"
+    DTKS_CORRECTION = "dtks_perbaikan"
+    PKH = "pkh"
+    BPNT = "bpnt"
+    PIP = "pip"
+    RTLH = "rtlh"
+    ATENSI = "atensi"
+    HEALTH_EMERGENCY = "darurat_kesehatan"
+    OTHER = "lainnya"
+
+
+class Sex(StrEnum):
+    MALE = "L"
+    FEMALE = "P"
+
+
+class Actor(BaseModel):
+    """Who caused an event: a user with a role and an area, or a service acting on its own."""
+
+    model_config = ConfigDict(frozen=True)
+    user_id: str
+    role: str
+    area_code: str
+
+
+class AreaCodes(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kabupaten: str
+    kecamatan: str
+    desa: str
+
+    @classmethod
+    def of(cls, path: DesaPath) -> "AreaCodes":
+        return cls(kabupaten=path.kabupaten, kecamatan=path.kecamatan, desa=path.desa)
+
+    def path(self) -> DesaPath:
+        return DesaPath(self.kabupaten, self.kecamatan, self.desa)
+
+
+class Event(BaseModel):
+    """The envelope every event carries; subclasses add their body fields."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    TYPE: ClassVar[str]
+    VERSION: ClassVar[int]
+
+    event_id: UUID = Field(default_factory=uuid4)
+    type: str
+    version: int
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    case_id: UUID
+    area: AreaCodes
+    trace_id: str
+    actor: Actor
+
+    def subject(self) -> str:
+        return f"{SUBJECT_ROOT}.{self.type}.{self.area.path().subject_tokens()}"
+
+    @classmethod
+    def filter_subject(cls) -> str:
+        """The subject filter matching this event type in every area."""
+        return f"{SUBJECT_ROOT}.{cls.TYPE}.>"
+
+
+class Person(BaseModel):
+    """Identity as registered. Personal data: only in events whose consumers need it."""
+
+    nik: str = Field(pattern=r"^\d{16}$")
+    name: str
+    birth_date: date
+    sex: Sex
+    phone: str | None = None
+
+
+class CaseRegistered(Event):
+    """A village front office registered a case. Carries the person: verval and notify need it."""
+
+    TYPE: ClassVar[str] = "case.registered"
+    VERSION: ClassVar[int] = 1
+    type: Literal["case.registered"] = "case.registered"
+    version: Literal[1] = 1
+    registration_number: str
+    person: Person
+    category: Category
+    description: str
+    urgent: bool = False
+
+
+class CaseVerified(Event):
+    """Verval's verdict on a case, with the facts referral needs and no personal data."""
+
+    TYPE: ClassVar[str] = "case.verified"
+    VERSION: ClassVar[int] = 1
+    type: Literal["case.verified"] = "case.verified"
+    version: Literal[1] = 1
+    category: Category
+    urgent: bool = False
+    identity_consistent: bool
+    findings: list[str] = Field(default_factory=list)
+    in_dtks: bool | None = None
+
+
+class ReferralCreated(Event):
+    """The secretariat (or its routing rules) referred a case to a program or agency."""
+
+    TYPE: ClassVar[str] = "referral.created"
+    VERSION: ClassVar[int] = 1
+    type: Literal["referral.created"] = "referral.created"
+    version: Literal[1] = 1
+    referral_id: UUID
+    destination: str
+    destination_name: str
+
+
+class NotificationSent(Event):
+    """A message reached its channel. Names the recipient kind, never the number."""
+
+    TYPE: ClassVar[str] = "notification.sent"
+    VERSION: ClassVar[int] = 1
+    type: Literal["notification.sent"] = "notification.sent"
+    version: Literal[1] = 1
+    notification_id: UUID
+    about_event: str
+    recipient_kind: Literal["citizen", "village_office"]
+    channel: str
+
+
+E = TypeVar("E", bound=Event)
+
+EVENT_CLASSES: dict[tuple[str, int], type[Event]] = {
+    (cls.TYPE, cls.VERSION): cls
+    for cls in (CaseRegistered, CaseVerified, ReferralCreated, NotificationSent)
+}
+
+
+def parse_event(raw: bytes, expected: type[E]) -> E:
+    """Parse `raw` as `expected`, or raise ContractError saying what is wrong."""
+    try:
+        head = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ContractError(f"not JSON: {exc}") from exc
+    if not isinstance(head, dict):
+        raise ContractError("not a JSON object")
+    found = (head.get("type"), head.get("version"))
+    if found != (expected.TYPE, expected.VERSION):
+        raise ContractError(
+            f"expected {expected.TYPE} v{expected.VERSION}, got {found[0]} v{found[1]}"
+        )
+    try:
+        return expected.model_validate(head)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, err['loc']))}: {err['msg']}"
+            for err in exc.errors(include_input=False)
+        )
+        raise ContractError(f"invalid {expected.TYPE}: {problems}") from exc

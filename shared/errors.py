@@ -1,0 +1,82 @@
+"""HTTP error answers a village operator can read: Bahasa Indonesia, one line per field.
+
+Pydantic's own messages are English and technical; these map the common error kinds to
+plain words and keep the field's name so the form can show the message beside it.
+"""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+_MESSAGES = {
+    "missing": "wajib diisi",
+    "string_too_short": "terlalu pendek",
+    "string_too_long": "terlalu panjang",
+    "date_from_datetime_parsing": "tanggal tidak valid, gunakan format TTTT-BB-HH",
+    "date_parsing": "tanggal tidak valid, gunakan format TTTT-BB-HH",
+    "date_type": "tanggal tidak valid, gunakan format TTTT-BB-HH",
+    "bool_parsing": "harus ya atau tidak",
+    "json_invalid": "isian tidak dapat dibaca (JSON tidak valid)",
+    "model_attributes_type": "isian harus berupa objek JSON",
+    "dict_type": "isian harus berupa objek JSON",
+    "string_type": "harus berupa teks",
+}
+
+
+def field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    """One {field, message} per problem, without echoing the submitted value."""
+    return [{"field": _field_name(err["loc"]), "message": _message(err)} for err in exc.errors()]
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "permintaan"
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    if kind == "value_error":
+        return str(err.get("ctx", {}).get("error", err.get("msg", "")))
+    if kind == "enum":
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"pilihan tidak dikenal; pilih salah satu dari: {expected}"
+    return _MESSAGES.get(kind, "isian tidak valid")
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = field_errors(exc)
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return JSONResponse(
+        status_code=422,
+        content={"message": f"Data belum benar. {summary}", "errors": errors},
+    )
+
+
+class Refusal(Exception):
+    """A request the service understood and refuses, with a message for the operator."""
+
+    def __init__(self, status_code: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.extra = extra
+
+
+def field_refusal(field: str, message: str) -> Refusal:
+    """A 422 for one field, shaped like the validation errors so forms show it alike."""
+    return Refusal(
+        422, f"Data belum benar. {field}: {message}", errors=[{"field": field, "message": message}]
+    )
+
+
+async def _refusal(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Refusal)
+    return JSONResponse(status_code=exc.status_code, content={"message": exc.message, **exc.extra})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Refusal, _refusal)

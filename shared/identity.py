@@ -1,0 +1,132 @@
+"""The structure of the national ID number (NIK), as Dukcapil issues it.
+
+16 digits: province, regency and sub-district of issue (2 digits each), the birth date as
+DDMMYY with 40 added to the day for women, and a serial 0001-9999. A NIK whose parts are
+impossible is a typo, not a person. Intake validates with this and verval checks with it,
+so both read the number the same way.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from shared.contracts import Sex
+
+# Province codes in use (Kemendagri), including the Papua provinces created in 2022.
+PROVINCE_CODES = frozenset(
+    {
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "16",
+        "17",
+        "18",
+        "19",
+        "21",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "51",
+        "52",
+        "53",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "72",
+        "73",
+        "74",
+        "75",
+        "76",
+        "81",
+        "82",
+        "91",
+        "92",
+        "93",
+        "94",
+        "95",
+        "96",
+    }
+)
+FEMALE_DAY_OFFSET = 40
+
+
+class NikError(ValueError):
+    """A NIK that cannot be a real one; the message says which part is wrong."""
+
+
+@dataclass(frozen=True)
+class NikFacts:
+    province: str
+    regency: str  # "33.17", the Kemendagri way
+    district: str  # "33.17.01"
+    birth_date: date
+    sex: Sex
+    serial: str
+
+
+def parse_nik(nik: str, *, today: date | None = None) -> NikFacts:
+    """Read the parts of a NIK, or raise NikError saying (in Bahasa Indonesia) what is wrong."""
+    if len(nik) != 16 or not nik.isdigit():
+        raise NikError("NIK harus 16 angka")
+    province, regency, district = nik[0:2], nik[2:4], nik[4:6]
+    if province not in PROVINCE_CODES:
+        raise NikError(f"NIK: kode provinsi {province} tidak ada")
+    if regency == "00" or district == "00":
+        raise NikError("NIK: kode kabupaten/kecamatan tidak boleh 00")
+    day, month, year2 = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
+    sex = Sex.FEMALE if day > FEMALE_DAY_OFFSET else Sex.MALE
+    if sex is Sex.FEMALE:
+        day -= FEMALE_DAY_OFFSET
+    birth_date = _birth_date(day, month, year2, today or date.today())
+    if nik[12:16] == "0000":
+        raise NikError("NIK: nomor urut 0000 tidak ada")
+    return NikFacts(
+        province=province,
+        regency=f"{province}.{regency}",
+        district=f"{province}.{regency}.{district}",
+        birth_date=birth_date,
+        sex=sex,
+        serial=nik[12:16],
+    )
+
+
+def _birth_date(day: int, month: int, year2: int, today: date) -> date:
+    # Two-digit years: the latest century that does not put the birth in the future.
+    year = 2000 + year2 if 2000 + year2 <= today.year else 1900 + year2
+    try:
+        born = date(year, month, day)
+    except ValueError:
+        raise NikError("NIK: bagian tanggal lahir (digit 7-12) bukan tanggal yang ada") from None
+    if born > today:
+        born = date(year - 100, month, day)
+    return born
+
+
+def nik_disagreements(nik: str, *, birth_date: date, sex: Sex) -> list[str]:
+    """What the stated birth date and sex contradict in the NIK (empty if they agree)."""
+    facts = parse_nik(nik)
+    problems = []
+    if (facts.birth_date.day, facts.birth_date.month, facts.birth_date.year % 100) != (
+        birth_date.day,
+        birth_date.month,
+        birth_date.year % 100,
+    ):
+        problems.append(
+            f"tanggal lahir {birth_date:%d-%m-%Y} tidak sesuai dengan NIK "
+            f"({facts.birth_date:%d-%m-%y})"
+        )
+    if facts.sex is not sex:
+        problems.append("jenis kelamin tidak sesuai dengan NIK (perempuan: tanggal +40)")
+    return problems
+
+
+def mask_nik(nik: str) -> str:
+    """Shown to roles that need to recognise a NIK but not read it: area and serial only."""
+    return f"{nik[:6]}******{nik[-4:]}" if len(nik) == 16 else "****"

@@ -1,0 +1,81 @@
+"""Structured JSON logs with the trace id bound, and NIK, KK and phone numbers masked.
+
+Masking runs on every log line, ours and the libraries' (uvicorn, FastStream), because a
+number can reach a log from anywhere: an exception message, a validation error, a URL.
+"""
+
+import logging
+import re
+import sys
+from typing import Any
+
+import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+# 16 digits not inside a longer number: NIK and KK have exactly this shape.
+_ID_NUMBER = re.compile(r"(?<!\d)\d{16}(?!\d)")
+# Indonesian mobile numbers in their usual written forms: 08..., 628..., +62 8...
+_PHONE = re.compile(r"(?<![\d+])(?:\+62|62|0)[\s-]?8[\d\s-]{7,13}\d(?!\d)")
+MASK_ID = "[NIK/KK]"
+MASK_PHONE = "[TELEPON]"
+
+
+def mask_personal_numbers(text: str) -> str:
+    """Replace every NIK/KK-shaped number and Indonesian phone number in `text`."""
+    return _PHONE.sub(MASK_PHONE, _ID_NUMBER.sub(MASK_ID, text))
+
+
+def _mask_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_personal_numbers(value)
+    if isinstance(value, dict):
+        return {k: _mask_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask_value(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) >= 10:
+        return mask_personal_numbers(str(value))
+    return value
+
+
+def mask_personal_data(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: mask personal numbers in every field of the event."""
+    return {key: _mask_value(value) for key, value in event_dict.items()}
+
+
+def configure_logging(*, service: str, level: str = "INFO", json: bool = True) -> None:
+    """Route structlog and the standard library through one masking, JSON-rendering chain."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        mask_personal_data,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "faststream", "faststream.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger; use keyword fields, never f-strings with personal data."""
+    return structlog.get_logger(name)

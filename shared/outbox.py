@@ -1,0 +1,133 @@
+"""The transactional outbox and the relay that moves it to JetStream.
+
+A service adds the events it raises to the same session as its state change, so both
+commit or neither does. The relay publishes pending rows with `Nats-Msg-Id` = event id and
+marks a row sent only after JetStream acknowledged storing it. A broker outage therefore
+delays events and never loses them; the front office keeps working meanwhile.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy import func
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.contracts import Event
+from shared.db import SessionFactory
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+# publish(subject, payload, headers) -> returns once the broker acknowledged storage.
+Publish = Callable[[str, bytes, dict[str, str]], Awaitable[object]]
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: UUID = Field(unique=True)
+    event_type: str
+    subject: str
+    payload: str
+    trace_id: str
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    published_at: datetime | None = Field(default=None, index=True)
+
+
+def add_event(session: AsyncSession, event: Event) -> None:
+    """Stage `event` for publication in the caller's transaction."""
+    session.add(
+        OutboxMessage(
+            event_id=event.event_id,
+            event_type=event.type,
+            subject=event.subject(),
+            payload=event.model_dump_json(),
+            trace_id=event.trace_id,
+        )
+    )
+
+
+def headers_for(row: OutboxMessage) -> dict[str, str]:
+    return {"Nats-Msg-Id": str(row.event_id), "Slrt-Trace-Id": row.trace_id}
+
+
+class OutboxRelay:
+    """Publishes pending outbox rows in order; woken after each commit, polls as a fallback."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        publish: Publish,
+        *,
+        batch_size: int = 200,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._sessions = sessions
+        self._publish = publish
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._failures = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Relay until cancelled; a failed publish backs off and retries the same rows."""
+        while True:
+            try:
+                published = await self.publish_pending()
+                self._failures = 0
+            except Exception as exc:
+                self._failures += 1
+                log.warning("outbox_publish_failed", error=str(exc), failures=self._failures)
+                await asyncio.sleep(min(0.5 * 2**self._failures, 15.0))
+                continue
+            if published == self._batch_size:
+                continue
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+            # that arrives as the event is set, and the relay would then never stop.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll_seconds):
+                    await self._wake.wait()
+            self._wake.clear()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of pending rows; returns how many were marked sent."""
+        async with self._sessions() as session:
+            rows = (
+                await session.exec(
+                    select(OutboxMessage)
+                    .where(col(OutboxMessage.published_at).is_(None))
+                    .order_by(col(OutboxMessage.id))
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            # Sent in order on one connection, so the stream stores them in order; the acks
+            # are awaited together because one round trip per event would cap throughput.
+            await asyncio.gather(
+                *(
+                    self._publish(row.subject, row.payload.encode(), headers_for(row))
+                    for row in rows
+                )
+            )
+            now = datetime.now(UTC)
+            for row in rows:
+                row.published_at = now
+                session.add(row)
+            await session.commit()
+            return len(rows)
+
+
+async def pending_count(session: AsyncSession) -> int:
+    """How many events wait to be published (shown while the broker is unreachable)."""
+    query = select(func.count()).select_from(OutboxMessage)
+    return (await session.exec(query.where(col(OutboxMessage.published_at).is_(None)))).one()

@@ -1,0 +1,189 @@
+"""Wiring every service shares: database, broker, outbox relay, health checks, lifespan.
+
+A service supplies its settings, tables, routes and event subscriptions; `create_service_app`
+returns a FastAPI app whose lifespan starts and stops the rest. The broker connects in the
+background and keeps retrying, so a service starts (and intake keeps registering cases)
+while NATS is unreachable; `/readyz` says so.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from faststream.nats import NatsBroker
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.areas import AreaRegistry, load_registry
+from shared.contracts import STREAM_NAME
+from shared.db import SessionFactory, create_engine, create_tables, ping, session_factory
+from shared.errors import install_error_handlers
+from shared.inbox import InboxEntry
+from shared.logging import configure_logging, get_logger
+from shared.outbox import OutboxMessage, OutboxRelay, Publish
+from shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+RUNTIME_TABLES: tuple[Table, ...] = (OutboxMessage.__table__, InboxEntry.__table__)  # type: ignore[attr-defined]
+PUBLISH_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass
+class ServiceRuntime:
+    """Everything a service's routes and handlers need, built once per process."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    broker: NatsBroker
+    relay: OutboxRelay
+    areas: AreaRegistry
+    broker_connected: asyncio.Event
+
+
+def jetstream_publisher(broker: NatsBroker, connected: asyncio.Event) -> Publish:
+    """A publish that returns only after the SLRT stream stored the message."""
+
+    async def publish(subject: str, payload: bytes, headers: dict[str, str]) -> object:
+        if not connected.is_set():
+            raise ConnectionError("NATS not connected yet")
+        return await broker.publish(
+            payload, subject, headers=headers, stream=STREAM_NAME, timeout=PUBLISH_TIMEOUT_SECONDS
+        )
+
+    return publish
+
+
+def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
+    engine = create_engine(settings.effective_database_url)
+    sessions = session_factory(engine)
+    broker = NatsBroker(
+        settings.nats_url,
+        connect_timeout=2,
+        reconnect_time_wait=1,
+        max_reconnect_attempts=-1,
+        logger=logging.getLogger(f"faststream.{settings.service_name}"),
+        log_level=logging.DEBUG,
+    )
+    connected = asyncio.Event()
+    relay = OutboxRelay(sessions, jetstream_publisher(broker, connected))
+    areas = load_registry(settings.area_csv)
+    return ServiceRuntime(settings, engine, sessions, broker, relay, areas, connected)
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettings,
+    title: str,
+    tables: Sequence[Table],
+    routers: Sequence[APIRouter],
+    subscribe: Callable[[ServiceRuntime], None],
+) -> FastAPI:
+    """A service's FastAPI app: its routes, health checks and a lifespan running the rest."""
+    configure_logging(
+        service=settings.service_name, level=settings.log_level, json=settings.log_json
+    )
+    runtime = build_runtime(settings)
+    subscribe(runtime)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await create_tables(runtime.engine, [*RUNTIME_TABLES, *tables])
+        tasks = [
+            asyncio.create_task(_connect_broker(runtime), name="broker"),
+            asyncio.create_task(runtime.relay.run(), name="outbox-relay"),
+        ]
+        log.info("service_started", port=settings.port)
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await runtime.broker.stop()
+            await runtime.engine.dispose()
+            log.info("service_stopped")
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(health_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+async def _connect_broker(runtime: ServiceRuntime) -> None:
+    """Start the broker (connect and bind subscribers), retrying until NATS answers."""
+    delay = 0.5
+    while True:
+        try:
+            await runtime.broker.start()
+        except Exception as exc:
+            log.warning("broker_connect_failed", error=str(exc), retry_in=delay)
+            with contextlib.suppress(Exception):
+                await runtime.broker.stop()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+            continue
+        runtime.broker_connected.set()
+        runtime.relay.wake()
+        log.info("broker_connected", url=runtime.settings.nats_url)
+        return
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with get_runtime(request).sessions() as session:
+        yield session
+
+
+RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @router.get("/readyz", response_model=None)
+    async def readyz(runtime: RuntimeDep) -> dict[str, Any] | JSONResponse:
+        """Database and NATS are reachable; 503 with what is not, otherwise."""
+        checks = {"database": await _database_ok(runtime), "nats": await _nats_ok(runtime)}
+        body = {"status": "ok" if all(checks.values()) else "unavailable", "checks": checks}
+        return body if all(checks.values()) else JSONResponse(body, status_code=503)
+
+    return router
+
+
+async def _database_ok(runtime: ServiceRuntime) -> bool:
+    try:
+        async with asyncio.timeout(2):
+            await ping(runtime.engine)
+    except Exception:
+        return False
+    return True
+
+
+async def _nats_ok(runtime: ServiceRuntime) -> bool:
+    if not runtime.broker_connected.is_set():
+        return False
+    try:
+        return await runtime.broker.ping(timeout=1)
+    except Exception:
+        return False

@@ -1,0 +1,1 @@
+"""The `slrt` command: run, provision and inspect the whole system."""

@@ -1,0 +1,97 @@
+"""The `slrt` command line: up, serve, provision, dlq."""
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from shared.settings import DEFAULT_NATS_URL
+from slrt.services import SERVICE_NAMES, spec_of
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="slrt", description="Sistem Layanan Rujukan Terpadu")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="run the whole system on this machine")
+    up.add_argument("--var-dir", type=Path, default=Path(os.environ.get("SLRT_VAR_DIR", "var")))
+    up.add_argument(
+        "--nats-url",
+        default=os.environ.get("SLRT_EXTERNAL_NATS_URL"),
+        help="use this NATS (with JetStream) instead of starting one",
+    )
+    up.add_argument("--nats-port", type=int, default=4223, help="port of the embedded nats-server")
+    up.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="PostgreSQL server URL; each service gets its own database slrt_<service>",
+    )
+
+    serve = commands.add_parser("serve", help="run one service in the foreground")
+    serve.add_argument("service", choices=SERVICE_NAMES)
+
+    prov = commands.add_parser("provision", help="create/update the SLRT stream and consumers")
+    prov.add_argument("--nats-url", default=os.environ.get("SLRT_NATS_URL", DEFAULT_NATS_URL))
+    prov.add_argument("--replicas", type=int, default=1)
+
+    dlq = commands.add_parser("dlq", help="list or replay dead-lettered messages")
+    dlq.add_argument("action", choices=["list", "replay"])
+    dlq.add_argument("service", choices=SERVICE_NAMES)
+    dlq.add_argument("--nats-url", default=os.environ.get("SLRT_NATS_URL", DEFAULT_NATS_URL))
+    dlq.add_argument("--seq", type=int, help="replay only this stream sequence")
+
+    args = parser.parse_args(argv)
+    if args.command == "up":
+        return _up(args)
+    if args.command == "serve":
+        return _serve(args.service)
+    if args.command == "provision":
+        from shared.provision import provision
+
+        durables = asyncio.run(provision(args.nats_url, replicas=args.replicas))
+        print(f"stream SLRT and {len(durables)} consumers provisioned")
+        return 0
+    from slrt import deadletter
+
+    return asyncio.run(deadletter.command(args.action, args.service, args.nats_url, args.seq))
+
+
+def _up(args: argparse.Namespace) -> int:
+    from slrt.up import UpOptions, run
+
+    database_urls = {}
+    if args.postgres:
+        from slrt.postgres import ensure_databases
+
+        database_urls = ensure_databases(args.postgres, SERVICE_NAMES)
+    return run(
+        UpOptions(
+            var_dir=args.var_dir,
+            nats_url=args.nats_url,
+            nats_port=args.nats_port,
+            database_urls=database_urls,
+        )
+    )
+
+
+def _serve(name: str) -> int:
+    import uvicorn
+
+    spec = spec_of(name)
+    port = int(os.environ.get(f"{spec.env_prefix()}PORT", spec.default_port))
+    host = os.environ.get(f"{spec.env_prefix()}HOST", "127.0.0.1")
+    # log_config=None keeps the service's own JSON logging (with masking) in charge.
+    uvicorn.run(
+        spec.factory,
+        factory=True,
+        host=host,
+        port=port,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""`slrt up`: the whole system on one machine, each service its own process.
+
+Starts nats-server from the wheel (unless pointed at an external NATS), provisions the
+stream and consumers, starts the four services, waits until each answers /readyz, and
+stops everything cleanly on Ctrl-C or SIGTERM. A service that dies is restarted.
+"""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from shared.logging import get_logger
+from shared.provision import provision
+from slrt.natsserver import NatsServer
+from slrt.services import SERVICES, ServiceSpec
+
+log = get_logger("slrt.up")
+
+READY_TIMEOUT_SECONDS = 90.0
+MAX_RESTARTS = 5
+
+
+@dataclass
+class UpOptions:
+    var_dir: Path
+    nats_url: str | None
+    nats_port: int
+    database_urls: dict[str, str] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+
+
+@dataclass
+class ServiceProcess:
+    spec: ServiceSpec
+    port: int
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "slrt.cli", "serve", self.spec.name]
+        self.process = subprocess.Popen(command, env=self.env)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def service_env(
+    spec: ServiceSpec, *, nats_url: str, var_dir: Path, port: int, database_url: str | None
+) -> dict[str, str]:
+    env = dict(os.environ)
+    env |= {
+        "SLRT_NATS_URL": nats_url,
+        "SLRT_VAR_DIR": str(var_dir),
+        f"{spec.env_prefix()}PORT": str(port),
+    }
+    if database_url:
+        env[f"{spec.env_prefix()}DATABASE_URL"] = database_url
+    return env
+
+
+def wait_ready(services: list[ServiceProcess], timeout: float = READY_TIMEOUT_SECONDS) -> None:
+    """Block until every service answers /readyz with 200, or raise naming those that don't."""
+    deadline = time.monotonic() + timeout
+    waiting = list(services)
+    with httpx.Client(timeout=2.0) as client:
+        while waiting and time.monotonic() < deadline:
+            for svc in list(waiting):
+                if svc.process is not None and svc.process.poll() is not None:
+                    raise RuntimeError(f"{svc.spec.name} exited with code {svc.process.returncode}")
+                try:
+                    if client.get(f"{svc.url}/readyz").status_code == 200:
+                        waiting.remove(svc)
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.2)
+    if waiting:
+        raise RuntimeError("not ready in time: " + ", ".join(s.spec.name for s in waiting))
+
+
+def run(options: UpOptions) -> int:
+    """Run until signalled; returns the process exit code."""
+    options.var_dir.mkdir(parents=True, exist_ok=True)
+    nats: NatsServer | None = None
+    nats_url = options.nats_url
+    if nats_url is None:
+        nats = NatsServer(
+            port=options.nats_port,
+            store_dir=options.var_dir / "nats",
+            log_file=options.var_dir / "nats.log",
+        )
+        nats.start()
+        nats_url = nats.url
+    services = [
+        ServiceProcess(
+            spec,
+            spec.default_port,
+            service_env(
+                spec,
+                nats_url=nats_url,
+                var_dir=options.var_dir,
+                port=spec.default_port,
+                database_url=options.database_urls.get(spec.name),
+            ),
+        )
+        for spec in SERVICES
+    ]
+    stopping = False
+
+    def request_stop(signum: int, _: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        asyncio.run(provision(nats_url))
+        for svc in services:
+            svc.start()
+        wait_ready(services)
+        _print_urls(services, nats_url, options.var_dir)
+        while not stopping:
+            _restart_dead(services)
+            time.sleep(0.5)
+        return 0
+    finally:
+        print("\nMenghentikan layanan ...", flush=True)
+        for svc in reversed(services):
+            svc.stop()
+        if nats is not None:
+            nats.stop()
+        print("Semua layanan berhenti.", flush=True)
+
+
+def _restart_dead(services: list[ServiceProcess]) -> None:
+    for svc in services:
+        if svc.process is not None and svc.process.poll() is not None:
+            if svc.restarts >= MAX_RESTARTS:
+                raise RuntimeError(f"{svc.spec.name} keeps failing; see its log above")
+            svc.restarts += 1
+            log.warning("service_restarting", service=svc.spec.name, code=svc.process.returncode)
+            svc.start()
+
+
+def _print_urls(services: list[ServiceProcess], nats_url: str, var_dir: Path) -> None:
+    print("\nSLRT siap / ready:", flush=True)
+    for svc in services:
+        print(f"  {svc.spec.name:<9} {svc.url}   (API: {svc.url}/docs)", flush=True)
+    print(f"  nats      {nats_url}", flush=True)
+    print(f"  data      {var_dir.resolve()}", flush=True)
+    print("Tekan Ctrl-C untuk berhenti.", flush=True)

@@ -1,0 +1,162 @@
+"""Intake's API in-process, on a real nats-server and on both databases."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from services.intake.app import create_app
+from services.intake.models import Case
+from services.intake.settings import Settings
+from shared.outbox import OutboxMessage
+from shared.runtime import ServiceRuntime
+from slrt.natsserver import NatsServer, free_port
+
+SITI = {
+    "nik": "3317014507850001",
+    "name": "Siti Aminah",
+    "birth_date": "1985-07-05",
+    "sex": "P",
+    "desa_code": "33.17.01.2001",
+    "phone": "0812-3456-7890",
+    "category": "pbi_reaktivasi",
+    "description": "KIS tidak aktif sejak bulan lalu, perlu berobat",
+}
+
+
+class Intake:
+    def __init__(self, client: httpx.AsyncClient, runtime: ServiceRuntime) -> None:
+        self.client = client
+        self.runtime = runtime
+
+    async def register(self, headers: dict[str, str] | None = None, **changes: Any) -> httpx.Response:
+        return await self.client.post("/api/cases", json=SITI | changes, headers=headers or {})
+
+    async def cases(self) -> list[Case]:
+        async with self.runtime.sessions() as session:
+            return list((await session.exec(select(Case))).all())
+
+    async def outbox(self) -> list[OutboxMessage]:
+        async with self.runtime.sessions() as session:
+            return list((await session.exec(select(OutboxMessage))).all())
+
+
+async def running_intake(nats_url: str, database_url: str, var_dir: Path) -> AsyncIterator[Intake]:
+    settings = Settings(nats_url=nats_url, database_url=database_url, var_dir=var_dir, log_json=False)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
+            yield Intake(client, app.state.runtime)
+
+
+@pytest.fixture
+async def intake(provisioned_nats: NatsServer, database_url: str, tmp_path: Path) -> AsyncIterator[Intake]:
+    async for running in running_intake(provisioned_nats.url, database_url, tmp_path):
+        yield running
+
+
+async def test_registration_returns_number_and_the_case_shows_its_first_step(intake: Intake) -> None:
+    response = await intake.register()
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["registration_number"].startswith("3317012001-")
+    assert body["registration_number"].endswith("-0001")
+    case = (await intake.client.get(body["url"])).json()
+    assert case["status"] == "registered"
+    assert case["nik_masked"] == "331701******0001"
+    assert "3317014507850001" not in str(case)
+    assert [step["step"] for step in case["timeline"]] == ["Kasus didaftarkan"]
+    [row] = await intake.outbox()
+    assert row.event_type == "case.registered"
+    assert row.subject == "slrt.case.registered.3317.331701.3317012001"
+    assert (await intake.cases())[0].phone == "+6281234567890"
+
+
+async def test_sequence_counts_per_desa(intake: Intake) -> None:
+    first = (await intake.register()).json()["registration_number"]
+    second = (await intake.register(category="rtlh")).json()["registration_number"]
+    other_desa = (await intake.register(category="pkh", desa_code="33.17.14.2008")).json()
+    assert first.endswith("-0001") and second.endswith("-0002")
+    assert other_desa["registration_number"].startswith("3317142008-")
+    assert other_desa["registration_number"].endswith("-0001")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"nik": "12345"}, "nik", "NIK harus 16 angka"),
+        ({"nik": "3317013507850001"}, "nik", "tanggal lahir"),
+        ({"birth_date": "1985-07-06"}, "permintaan", "tidak sesuai dengan NIK"),
+        ({"sex": "L"}, "permintaan", "jenis kelamin tidak sesuai"),
+        ({"desa_code": "33.17.99.2001"}, "desa_code", "tidak dikenal"),
+        ({"desa_code": "33.17.01"}, "desa_code", "bukan kode desa"),
+        ({"phone": "12345"}, "phone", "nomor HP tidak valid"),
+        ({"category": "bansos"}, "category", "pilihan tidak dikenal"),
+        ({"birth_date": "05-07-1985"}, "birth_date", "format TTTT-BB-HH"),
+        ({"name": None}, "name", "harus berupa teks"),
+    ],
+)
+async def test_bad_input_is_refused_with_a_readable_message(
+    intake: Intake, changes: dict[str, Any], field: str, words: str
+) -> None:
+    response = await intake.register(**changes)
+    assert response.status_code == 422
+    body = response.json()
+    assert words in body["message"]
+    assert any(e["field"] == field and words in e["message"] for e in body["errors"])
+    assert await intake.cases() == []
+
+
+async def test_missing_fields_are_named(intake: Intake) -> None:
+    response = await intake.client.post("/api/cases", json={"nik": SITI["nik"]})
+    assert response.status_code == 422
+    missing = {e["field"] for e in response.json()["errors"] if e["message"] == "wajib diisi"}
+    assert missing == {"name", "birth_date", "sex", "desa_code", "category", "description"}
+
+
+async def test_malformed_json_is_a_422_not_a_500(intake: Intake) -> None:
+    response = await intake.client.post(
+        "/api/cases", content=b"{nik:", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert "JSON tidak valid" in response.json()["message"]
+
+
+async def test_second_open_case_of_same_category_is_refused_with_a_link(intake: Intake) -> None:
+    first = (await intake.register()).json()
+    again = await intake.register(description="datang lagi menanyakan KIS")
+    assert again.status_code == 409
+    assert again.json()["url"] == first["url"]
+    assert first["registration_number"] in again.json()["message"]
+    assert (await intake.register(category="pkh")).status_code == 201
+
+
+async def test_retried_submit_with_the_same_key_creates_one_case(intake: Intake) -> None:
+    key = {"Idempotency-Key": "tablet-7:draft-42"}
+    first = await intake.register(headers=key)
+    retried = await intake.register(headers=key)
+    assert (first.status_code, retried.status_code) == (201, 200)
+    assert retried.json()["id"] == first.json()["id"]
+    assert len(await intake.cases()) == 1
+    assert len(await intake.outbox()) == 1
+
+
+async def test_unknown_case_is_404_with_a_message(intake: Intake) -> None:
+    response = await intake.client.get("/api/cases/00000000-0000-0000-0000-000000000000")
+    assert response.status_code == 404
+    assert response.json()["message"] == "Kasus tidak ditemukan"
+
+
+async def test_registration_works_with_no_broker_at_all(database_url: str, tmp_path: Path) -> None:
+    unreachable = f"nats://127.0.0.1:{free_port()}"
+    async for intake in running_intake(unreachable, database_url, tmp_path):
+        response = await intake.register()
+        assert response.status_code == 201
+        assert [row.published_at for row in await intake.outbox()] == [None]
+        ready = await intake.client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"] == {"database": True, "nats": False}

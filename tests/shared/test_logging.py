@@ -1,0 +1,53 @@
+"""No NIK, KK or phone number reaches a log line in clear, whichever logger wrote it."""
+
+import json
+import logging
+
+import pytest
+import structlog
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.logging import MASK_ID, MASK_PHONE, configure_logging, get_logger, mask_personal_numbers
+
+
+@given(st.text(alphabet="0123456789", min_size=16, max_size=16))
+def test_every_sixteen_digit_number_is_masked(number: str) -> None:
+    assert number not in mask_personal_numbers(f"nik={number}, lagi")
+
+
+@pytest.mark.parametrize(
+    "phone",
+    ["081234567890", "+6281234567890", "6281234567890", "0812-3456-7890", "+62 812 3456 7890"],
+)
+def test_phone_numbers_in_their_usual_forms_are_masked(phone: str) -> None:
+    masked = mask_personal_numbers(f"hubungi {phone} segera")
+    assert masked == f"hubungi {MASK_PHONE} segera"
+
+
+def test_short_numbers_and_registration_numbers_stay_readable() -> None:
+    text = "kasus 3317012001-2611-0007, RT 003, 2026"
+    assert mask_personal_numbers(text) == text
+
+
+def test_structlog_and_stdlib_lines_are_masked(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(service="test", level="INFO", json=True)
+    try:
+        get_logger("t").info("registered", nik="3317014507850001", detail={"kk": 3317010101010001})
+        logging.getLogger("uvicorn.error").warning(
+            "bad input %s from %s", "3317014507850001", "081234567890"
+        )
+        try:
+            raise ValueError("NIK 3317014507850001 tidak cocok")
+        except ValueError:
+            get_logger("t").exception("failed")
+    finally:
+        structlog.reset_defaults()
+        structlog.contextvars.clear_contextvars()
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    text = "\n".join(json.dumps(line) for line in lines)
+    assert "3317014507850001" not in text and "3317010101010001" not in text
+    assert "081234567890" not in text
+    assert lines[0]["nik"] == MASK_ID and lines[0]["service"] == "test"
+    assert lines[1]["event"] == f"bad input {MASK_ID} from {MASK_PHONE}"
+    assert MASK_ID in lines[2]["exception"]

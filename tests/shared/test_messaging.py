@@ -1,0 +1,238 @@
+"""Outbox, inbox and dead letters against a real nats-server and both databases."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID, uuid4
+
+import nats
+import pytest
+from faststream.nats import NatsBroker
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from sqlmodel import Field, SQLModel, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.areas import DesaPath
+from shared.consumer import DLQ_HEADER_PREFIX, subscribe
+from shared.contracts import STREAM_NAME, Actor, AreaCodes, CaseRegistered, Category, Person, Sex
+from shared.db import SessionFactory, create_engine, create_tables, session_factory
+from shared.outbox import OutboxMessage, OutboxRelay, add_event, pending_count
+from shared.runtime import RUNTIME_TABLES, jetstream_publisher
+from shared.topology import dead_letter_subject
+from slrt.natsserver import NatsServer
+
+
+class Applied(SQLModel, table=True):
+    """The effect the test consumer has: one row per application."""
+
+    __tablename__ = "test_applied"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: UUID
+
+
+def case_registered() -> CaseRegistered:
+    return CaseRegistered(
+        case_id=uuid4(),
+        area=AreaCodes.of(DesaPath.of("33.17.01.2001")),
+        trace_id=uuid4().hex,
+        actor=Actor(user_id="u", role="front_office", area_code="33.17.01.2001"),
+        registration_number="3317012001-2611-0001",
+        person=Person(
+            nik="3317014507850001", name="Siti", birth_date=date(1985, 7, 5), sex=Sex.FEMALE
+        ),
+        category=Category.PBI_REACTIVATION,
+        description="KIS tidak aktif",
+    )
+
+
+@dataclass
+class Harness:
+    nats: NatsServer
+    sessions: SessionFactory
+    broker: NatsBroker
+    connected: asyncio.Event
+
+    async def applied_count(self) -> int:
+        async with self.sessions() as session:
+            return (await session.exec(select(func.count()).select_from(Applied))).one()
+
+    async def publish_raw(self, subject: str, data: bytes, msg_id: str) -> None:
+        """Publish as any client could, bypassing the outbox."""
+        nc = await nats.connect(self.nats.url)
+        try:
+            await nc.jetstream().publish(
+                subject, data, headers={"Nats-Msg-Id": msg_id}, stream=STREAM_NAME
+            )
+        finally:
+            await nc.close()
+
+    async def stored(self, subject: str) -> list[nats.aio.msg.Msg]:
+        """Every message the stream holds on `subject`, read without consuming."""
+        nc = await nats.connect(self.nats.url)
+        try:
+            js = nc.jetstream()
+            config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, inactive_threshold=10.0)
+            sub = await js.pull_subscribe(subject, stream=STREAM_NAME, config=config)
+            try:
+                return await sub.fetch(100, timeout=1)
+            except nats.errors.TimeoutError:
+                return []
+        finally:
+            await nc.close()
+
+
+async def wait_until(check: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():  # type: ignore[misc]
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def harness(provisioned_nats: NatsServer, database_url: str) -> AsyncIterator[Harness]:
+    engine = create_engine(database_url)
+    await create_tables(engine, [*RUNTIME_TABLES, Applied.__table__])  # type: ignore[attr-defined]
+    broker = NatsBroker(provisioned_nats.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    yield Harness(provisioned_nats, session_factory(engine), broker, asyncio.Event())
+    await broker.stop()
+    await engine.dispose()
+
+
+async def start_consumer(h: Harness, apply: Callable[..., object] | None = None) -> None:
+    async def record(session: AsyncSession, event: CaseRegistered) -> None:
+        session.add(Applied(case_id=event.case_id))
+
+    subscribe(
+        h.broker,
+        service="verval",
+        event=CaseRegistered,
+        sessions=h.sessions,
+        apply=apply or record,  # type: ignore[arg-type]
+        backoff=lambda attempt: 0.1,
+    )
+    await h.broker.start()
+    h.connected.set()
+
+
+async def test_outbox_row_is_published_with_msg_id_and_marked_after_ack(harness: Harness) -> None:
+    await harness.broker.start()
+    harness.connected.set()
+    event = case_registered()
+    async with harness.sessions() as session:
+        add_event(session, event)
+        await session.commit()
+    relay = OutboxRelay(harness.sessions, jetstream_publisher(harness.broker, harness.connected))
+    assert await relay.publish_pending() == 1
+    stored = await harness.stored(event.subject())
+    assert [m.headers["Nats-Msg-Id"] for m in stored] == [str(event.event_id)]
+    assert json.loads(stored[0].data)["event_id"] == str(event.event_id)
+    async with harness.sessions() as session:
+        assert await pending_count(session) == 0
+        row = (await session.exec(select(OutboxMessage))).one()
+        assert row.published_at is not None
+
+
+async def test_broker_outage_keeps_events_until_it_returns(harness: Harness) -> None:
+    await harness.broker.start()
+    harness.connected.set()
+    relay = OutboxRelay(harness.sessions, jetstream_publisher(harness.broker, harness.connected))
+    harness.nats.stop()
+    event = case_registered()
+    async with harness.sessions() as session:
+        add_event(session, event)
+        await session.commit()
+    with pytest.raises(Exception):  # noqa: B017 - whatever the client raises while cut off
+        await relay.publish_pending()
+    async with harness.sessions() as session:
+        assert await pending_count(session) == 1
+    harness.nats.start()
+    await wait_until(lambda: _published(relay))
+    assert len(await harness.stored(event.subject())) == 1
+
+
+async def _published(relay: OutboxRelay) -> bool:
+    try:
+        return await relay.publish_pending() == 1
+    except Exception:
+        return False
+
+
+async def test_redelivered_event_changes_state_once(harness: Harness) -> None:
+    await start_consumer(harness)
+    event = case_registered()
+    # Different Nats-Msg-Ids get past the broker's de-duplication: only the inbox remains.
+    for msg_id in ("first", "second", "third"):
+        await harness.publish_raw(event.subject(), event.model_dump_json().encode(), msg_id)
+    await wait_until(lambda: _count_is(harness, 1))
+    await asyncio.sleep(0.5)
+    assert await harness.applied_count() == 1
+
+
+async def _count_is(h: Harness, n: int) -> bool:
+    return await h.applied_count() == n
+
+
+async def test_malformed_message_is_dead_lettered_and_consumer_keeps_working(
+    harness: Harness,
+) -> None:
+    await start_consumer(harness)
+    subject = "slrt.case.registered.3317.331701.3317012001"
+    await harness.publish_raw(subject, b"{not json", "garbage")
+    await harness.publish_raw(subject, b'{"type": "case.registered", "version": 9}', "v9")
+    good = case_registered()
+    await harness.publish_raw(good.subject(), good.model_dump_json().encode(), "good")
+    await wait_until(lambda: _count_is(harness, 1))
+    letters = await harness.stored(dead_letter_subject("verval"))
+    assert len(letters) == 2
+    reasons = [m.headers[f"{DLQ_HEADER_PREFIX}Reason"] for m in letters]
+    assert "not JSON" in reasons[0] and "v9" in reasons[1]
+    assert letters[0].data == b"{not json"
+    assert letters[0].headers[f"{DLQ_HEADER_PREFIX}Subject"] == subject
+    assert letters[0].headers[f"{DLQ_HEADER_PREFIX}Consumer"] == "verval__case_registered"
+
+
+async def test_failing_handler_is_retried_then_dead_lettered(harness: Harness) -> None:
+    tries: list[int] = []
+
+    async def always_fails(session: AsyncSession, event: CaseRegistered) -> None:
+        tries.append(1)
+        raise RuntimeError("registry unavailable")
+
+    await start_consumer(harness, always_fails)
+    event = case_registered()
+    async with harness.sessions() as session:
+        add_event(session, event)
+        await session.commit()
+    await OutboxRelay(
+        harness.sessions, jetstream_publisher(harness.broker, harness.connected)
+    ).publish_pending()
+    await wait_until(lambda: _dead_letters(harness, 1), timeout=20)
+    letter = (await harness.stored(dead_letter_subject("verval")))[0]
+    assert letter.headers[f"{DLQ_HEADER_PREFIX}Attempts"] == "5"
+    assert "RuntimeError: registry unavailable" in letter.headers[f"{DLQ_HEADER_PREFIX}Reason"]
+    assert len(tries) == 5
+    assert await harness.applied_count() == 0
+
+
+async def _dead_letters(h: Harness, n: int) -> bool:
+    return len(await h.stored(dead_letter_subject("verval"))) == n
+
+
+async def test_handler_that_fails_once_succeeds_on_retry(harness: Harness) -> None:
+    tries: list[int] = []
+
+    async def flaky(session: AsyncSession, event: CaseRegistered) -> None:
+        tries.append(1)
+        if len(tries) == 1:
+            raise ConnectionError("database blip")
+        session.add(Applied(case_id=event.case_id))
+
+    await start_consumer(harness, flaky)
+    event = case_registered()
+    await harness.publish_raw(event.subject(), event.model_dump_json().encode(), "once")
+    await wait_until(lambda: _count_is(harness, 1))
+    assert len(tries) == 2
+    assert await harness.stored(dead_letter_subject("verval")) == []
