@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -98,33 +98,36 @@ class OutboxRelay:
             self._wake.clear()
 
     async def publish_pending(self) -> int:
-        """Publish one batch of pending rows; returns how many were marked sent."""
+        """Publish one batch of pending rows; returns how many were marked sent.
+
+        No transaction stays open while publishing: a slow or unreachable broker must not
+        hold database locks that the front office's writes are waiting for. Two relays
+        (two instances of a service) may therefore publish the same row; the broker's
+        de-duplication and every consumer's inbox make that harmless.
+        """
         async with self._sessions() as session:
-            rows = (
-                await session.exec(
-                    select(OutboxMessage)
-                    .where(col(OutboxMessage.published_at).is_(None))
-                    .order_by(col(OutboxMessage.id))
-                    .limit(self._batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            if not rows:
-                return 0
-            # Sent in order on one connection, so the stream stores them in order; the acks
-            # are awaited together because one round trip per event would cap throughput.
-            await asyncio.gather(
-                *(
-                    self._publish(row.subject, row.payload.encode(), headers_for(row))
-                    for row in rows
-                )
+            query = (
+                select(OutboxMessage)
+                .where(col(OutboxMessage.published_at).is_(None))
+                .order_by(col(OutboxMessage.id))
+                .limit(self._batch_size)
             )
-            now = datetime.now(UTC)
-            for row in rows:
-                row.published_at = now
-                session.add(row)
+            rows = (await session.exec(query)).all()
+        if not rows:
+            return 0
+        # Sent in order on one connection, so the stream stores them in order; the acks are
+        # awaited together because one round trip per event would cap throughput.
+        await asyncio.gather(
+            *(self._publish(row.subject, row.payload.encode(), headers_for(row)) for row in rows)
+        )
+        async with self._sessions() as session:
+            await session.exec(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id).in_([row.id for row in rows]))
+                .values(published_at=datetime.now(UTC))
+            )
             await session.commit()
-            return len(rows)
+        return len(rows)
 
 
 async def pending_count(session: AsyncSession) -> int:

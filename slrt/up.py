@@ -41,6 +41,7 @@ class ServiceProcess:
     spec: ServiceSpec
     port: int
     env: dict[str, str]
+    log_file: Path | None = None
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
 
@@ -50,7 +51,19 @@ class ServiceProcess:
 
     def start(self) -> None:
         command = [sys.executable, "-m", "slrt.cli", "serve", self.spec.name]
-        self.process = subprocess.Popen(command, env=self.env)
+        if self.log_file is None:
+            self.process = subprocess.Popen(command, env=self.env)
+            return
+        with self.log_file.open("ab") as log_output:
+            self.process = subprocess.Popen(
+                command, env=self.env, stdout=log_output, stderr=subprocess.STDOUT
+            )
+
+    def kill(self) -> None:
+        """SIGKILL, as a power cut or an OOM kill would end it."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
     def stop(self, timeout: float = 15.0) -> None:
         if self.process is None or self.process.poll() is not None:

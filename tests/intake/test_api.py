@@ -32,7 +32,9 @@ class Intake:
         self.client = client
         self.runtime = runtime
 
-    async def register(self, headers: dict[str, str] | None = None, **changes: Any) -> httpx.Response:
+    async def register(
+        self, headers: dict[str, str] | None = None, **changes: Any
+    ) -> httpx.Response:
         return await self.client.post("/api/cases", json=SITI | changes, headers=headers or {})
 
     async def cases(self) -> list[Case]:
@@ -45,7 +47,9 @@ class Intake:
 
 
 async def running_intake(nats_url: str, database_url: str, var_dir: Path) -> AsyncIterator[Intake]:
-    settings = Settings(nats_url=nats_url, database_url=database_url, var_dir=var_dir, log_json=False)
+    settings = Settings(
+        nats_url=nats_url, database_url=database_url, var_dir=var_dir, log_json=False
+    )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -54,12 +58,16 @@ async def running_intake(nats_url: str, database_url: str, var_dir: Path) -> Asy
 
 
 @pytest.fixture
-async def intake(provisioned_nats: NatsServer, database_url: str, tmp_path: Path) -> AsyncIterator[Intake]:
+async def intake(
+    provisioned_nats: NatsServer, database_url: str, tmp_path: Path
+) -> AsyncIterator[Intake]:
     async for running in running_intake(provisioned_nats.url, database_url, tmp_path):
         yield running
 
 
-async def test_registration_returns_number_and_the_case_shows_its_first_step(intake: Intake) -> None:
+async def test_registration_returns_number_and_the_case_shows_its_first_step(
+    intake: Intake,
+) -> None:
     response = await intake.register()
     assert response.status_code == 201, response.text
     body = response.json()

@@ -1,0 +1,201 @@
+"""The four services as real processes on a real nats-server, on SQLite and on PostgreSQL.
+
+One stack per database backend serves every test in this module; tests that stop a part
+of it start it again before they end.
+"""
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats as nats_client
+import pytest
+
+from shared.provision import provision
+from slrt.deadletter import read_dead_letters
+from slrt.natsserver import NatsServer, free_port
+from slrt.services import SERVICES
+from slrt.up import ServiceProcess, service_env, wait_ready
+from tests.conftest import PostgresDatabases, database_factory
+
+pytestmark = pytest.mark.e2e
+
+NIK_SITI = "3317014507850001"
+PHONE_SITI = "081234567890"
+
+
+@dataclass
+class Stack:
+    nats: NatsServer
+    services: dict[str, ServiceProcess]
+    var_dir: Path
+
+    def url(self, service: str) -> str:
+        return self.services[service].url
+
+    def logs(self) -> str:
+        return "\n".join(
+            svc.log_file.read_text(errors="replace")
+            for svc in self.services.values()
+            if svc.log_file
+        )
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def stack(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_databases: PostgresDatabases | None,
+) -> Iterator[Stack]:
+    var_dir = tmp_path_factory.mktemp(f"stack-{request.param}")
+    databases = database_factory(request.param, var_dir, postgres_databases)
+    nats = NatsServer(port=free_port(), store_dir=var_dir / "nats")
+    nats.start()
+    import asyncio
+
+    asyncio.run(provision(nats.url))
+    services = {}
+    for spec in SERVICES:
+        port = free_port()
+        env = service_env(
+            spec,
+            nats_url=nats.url,
+            var_dir=var_dir,
+            port=port,
+            database_url=databases.new(spec.name),
+        )
+        services[spec.name] = ServiceProcess(spec, port, env, log_file=var_dir / f"{spec.name}.log")
+    for svc in services.values():
+        svc.start()
+    try:
+        wait_ready(list(services.values()), timeout=60)
+        yield Stack(nats, services, var_dir)
+    finally:
+        for svc in services.values():
+            svc.stop()
+        nats.stop()
+
+
+def register(stack: Stack, **changes: Any) -> dict[str, Any]:
+    body = {
+        "nik": NIK_SITI,
+        "name": "Siti Aminah",
+        "birth_date": "1985-07-05",
+        "sex": "P",
+        "desa_code": "33.17.01.2001",
+        "phone": PHONE_SITI,
+        "category": "pbi_reaktivasi",
+        "description": "KIS tidak aktif sejak bulan lalu",
+    } | changes
+    response = httpx.post(f"{stack.url('intake')}/api/cases", json=body, timeout=10)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """Poll until `check` returns something truthy; the pipeline is asynchronous."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached within {timeout}s")
+        time.sleep(0.1)
+
+
+def completed_case(stack: Stack, case_id: str) -> dict[str, Any] | None:
+    """The case once referred and told of all three steps; None until then."""
+    case: dict[str, Any] = httpx.get(f"{stack.url('intake')}/api/cases/{case_id}", timeout=5).json()
+    notified = [s for s in case["timeline"] if s["service"] == "notify"]
+    return case if case["status"] == "referred" and len(notified) == 3 else None
+
+
+def test_a_case_reaches_its_notifications_and_the_timeline_shows_every_step(stack: Stack) -> None:
+    created = register(stack)
+    case = eventually(lambda: completed_case(stack, created["id"]))
+    steps = {(step["service"], step["step"]): step for step in case["timeline"]}
+    assert case["timeline"][0]["service"] == "intake"
+    assert ("verval", "Verifikasi data selesai") in steps
+    assert "BPJS Kesehatan" in steps["referral", "Dirujuk"]["note"]
+    assert [s["service"] for s in case["timeline"]].count("notify") == 3
+
+    referrals = httpx.get(
+        f"{stack.url('referral')}/api/referrals", params={"case_id": created["id"]}
+    ).json()
+    assert [r["destination"] for r in referrals] == ["bpjs_dinkes"]
+    sent = httpx.get(
+        f"{stack.url('notify')}/api/notifications", params={"case_id": created["id"]}
+    ).json()
+    assert sorted(n["about_event"] for n in sent) == [
+        "case.registered",
+        "case.verified",
+        "referral.created",
+    ]
+    messages = [
+        json.loads(line)
+        for line in (stack.var_dir / "notify" / "messages.jsonl").read_text().splitlines()
+    ]
+    mine = [m for m in messages if created["registration_number"] in m["body"]]
+    assert len(mine) == 3 and {m["to"] for m in mine} == {"+6281234567890"}
+
+
+def test_registration_succeeds_while_nats_is_down_and_completes_after(stack: Stack) -> None:
+    stack.nats.stop()
+    try:
+        created = register(stack, category="rtlh", description="Atap rumah roboh")
+        ready = httpx.get(f"{stack.url('intake')}/readyz", timeout=5)
+        assert ready.status_code == 503 and ready.json()["checks"]["nats"] is False
+    finally:
+        stack.nats.start()
+    case = eventually(lambda: completed_case(stack, created["id"]), timeout=60)
+    referred = [s for s in case["timeline"] if s["service"] == "referral"]
+    assert "Dinas Perumahan" in referred[0]["note"]
+
+
+def test_a_killed_service_catches_up_after_restart(stack: Stack) -> None:
+    verval = stack.services["verval"]
+    verval.kill()
+    try:
+        created = register(stack, category="pkh", description="Belum menerima PKH")
+        time.sleep(1)
+        case = httpx.get(f"{stack.url('intake')}/api/cases/{created['id']}").json()
+        assert case["status"] == "registered"
+    finally:
+        verval.start()
+    wait_ready([verval], timeout=30)
+    eventually(lambda: completed_case(stack, created["id"]))
+
+
+def test_malformed_event_is_dead_lettered_and_the_pipeline_keeps_working(stack: Stack) -> None:
+    async def publish_garbage() -> None:
+        nc = await nats_client.connect(stack.nats.url)
+        await nc.jetstream().publish("slrt.case.registered.3317.331701.3317012001", b"\x00garbage")
+        await nc.close()
+
+    asyncio.run(publish_garbage())
+    letters = eventually(lambda: asyncio.run(read_dead_letters(stack.nats.url, "verval")))
+    assert "not JSON" in letters[0].reason
+    assert letters[0].consumer == "verval__case_registered"
+    created = register(stack, category="bpnt", description="Bantuan sembako berhenti")
+    eventually(lambda: completed_case(stack, created["id"]))
+
+
+def test_logs_of_every_service_hold_no_nik_or_phone(stack: Stack) -> None:
+    register(
+        stack, category="atensi", description=f"Lansia, hubungi {PHONE_SITI} atau NIK {NIK_SITI}"
+    )
+    # An operator pasting a NIK into the address bar: the access log would print it.
+    leaky = httpx.get(f"{stack.url('intake')}/api/cases/{NIK_SITI}", params={"hp": PHONE_SITI})
+    assert leaky.status_code == 422
+    time.sleep(1)
+    logs = stack.logs()
+    assert "[NIK/KK]" in logs and "[TELEPON]" in logs  # the lines were written, masked
+    for secret in (NIK_SITI, PHONE_SITI, "6281234567890"):
+        assert secret not in logs
