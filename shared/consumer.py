@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared import inbox
 from shared.contracts import STREAM_NAME, ContractError, Event, parse_event
 from shared.db import SessionFactory
-from shared.logging import get_logger, mask_personal_numbers
+from shared.logging import TRACE_HEADER, get_logger, mask_personal_numbers
 from shared.topology import MAX_ATTEMPTS, dead_letter_subject, subscription
 
 log = get_logger(__name__)
@@ -55,6 +55,11 @@ class EventConsumer(Generic[E]):
     backoff: Callable[[int], float] = retry_delay
 
     async def handle(self, msg: NatsMessage) -> None:
+        trace_id = (msg.raw_message.headers or {}).get(TRACE_HEADER, "")
+        with structlog.contextvars.bound_contextvars(trace_id=trace_id, consumer=self.durable):
+            await self._handle(msg)
+
+    async def _handle(self, msg: NatsMessage) -> None:
         attempt = msg.raw_message.metadata.num_delivered or 1
         try:
             parsed = parse_event(msg.body, self.event)
@@ -72,7 +77,7 @@ class EventConsumer(Generic[E]):
             await msg.ack()
             if applied:
                 self.after_commit()
-            log.debug("event_consumed", consumer=self.durable, applied=applied)
+            log.info("event_consumed", applied=applied)
 
     async def _apply_once(self, event: E) -> bool:
         """Apply the event and record it in the inbox in one transaction; False if seen."""
@@ -95,7 +100,7 @@ class EventConsumer(Generic[E]):
         if attempt >= self.max_attempts:
             await self.dead_letter(msg, reason=reason, attempt=attempt)
             return
-        log.warning("event_retry", consumer=self.durable, attempt=attempt, error=reason)
+        log.warning("event_retry", attempt=attempt, error=reason)
         await msg.nack(delay=self.backoff(attempt))
 
     async def dead_letter(self, msg: NatsMessage, *, reason: str, attempt: int) -> None:
@@ -124,7 +129,7 @@ class EventConsumer(Generic[E]):
             timeout=PUBLISH_TIMEOUT_SECONDS,
         )
         await msg.reject()
-        log.error("event_dead_lettered", consumer=self.durable, reason=reason, attempts=attempt)
+        log.error("event_dead_lettered", reason=reason, attempts=attempt)
 
 
 def subscribe(

@@ -7,6 +7,7 @@ number can reach a log from anywhere: an exception message, a validation error, 
 import logging
 import re
 import sys
+import uuid
 from typing import Any
 
 import structlog
@@ -74,6 +75,15 @@ def configure_logging(*, service: str, level: str = "INFO", json: bool = True) -
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     structlog.contextvars.bind_contextvars(service=service)
+
+
+TRACE_HEADER = "Slrt-Trace-Id"
+
+
+def current_trace_id() -> str:
+    """The trace id bound for this request or message, or a new one."""
+    bound = structlog.contextvars.get_contextvars().get("trace_id")
+    return str(bound) if bound else uuid.uuid4().hex
 
 
 def get_logger(name: str) -> Any:

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.contracts import Event
 from shared.db import SessionFactory
-from shared.logging import get_logger
+from shared.logging import TRACE_HEADER, get_logger
 
 log = get_logger(__name__)
 
@@ -53,7 +53,7 @@ def add_event(session: AsyncSession, event: Event) -> None:
 
 
 def headers_for(row: OutboxMessage) -> dict[str, str]:
-    return {"Nats-Msg-Id": str(row.event_id), "Slrt-Trace-Id": row.trace_id}
+    return {"Nats-Msg-Id": str(row.event_id), TRACE_HEADER: row.trace_id}
 
 
 class OutboxRelay:

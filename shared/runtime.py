@@ -9,11 +9,13 @@ while NATS is unreachable; `/readyz` says so.
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from faststream.nats import NatsBroker
 from sqlalchemy import Table
@@ -113,11 +115,24 @@ def create_service_app(
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.runtime = runtime
+    app.middleware("http")(bind_trace_id)
     install_error_handlers(app)
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)
     return app
+
+
+async def bind_trace_id(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Give every request a trace id (the caller's X-Trace-Id, or a new one) for its logs
+    and the events it causes; NATS headers carry it on to the other services."""
+    trace_id = request.headers.get("x-trace-id") or uuid.uuid4().hex
+    with structlog.contextvars.bound_contextvars(trace_id=trace_id):
+        response = await call_next(request)
+    response.headers["X-Trace-Id"] = trace_id
+    return response
 
 
 async def _connect_broker(runtime: ServiceRuntime) -> None:

@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="URL",
         help="PostgreSQL server URL; each service gets its own database slrt_<service>",
     )
+    up.add_argument("--postgres-prefix", default="slrt_", help="prefix of those database names")
 
     serve = commands.add_parser("serve", help="run one service in the foreground")
     serve.add_argument("service", choices=SERVICE_NAMES)
@@ -64,7 +65,7 @@ def _up(args: argparse.Namespace) -> int:
     if args.postgres:
         from slrt.postgres import ensure_databases
 
-        database_urls = ensure_databases(args.postgres, SERVICE_NAMES)
+        database_urls = ensure_databases(args.postgres, SERVICE_NAMES, prefix=args.postgres_prefix)
     return run(
         UpOptions(
             var_dir=args.var_dir,
@@ -79,7 +80,7 @@ def _serve(name: str) -> int:
     import uvicorn
 
     spec = spec_of(name)
-    port = int(os.environ.get(f"{spec.env_prefix()}PORT", spec.default_port))
+    port = spec.port()
     host = os.environ.get(f"{spec.env_prefix()}HOST", "127.0.0.1")
     # log_config=None keeps the service's own JSON logging (with masking) in charge.
     uvicorn.run(

@@ -1,5 +1,6 @@
 """The four services as `slrt up` and the tests start them: name, default port, app factory."""
 
+import os
 from dataclasses import dataclass
 
 
@@ -14,6 +15,10 @@ class ServiceSpec:
 
     def env_prefix(self) -> str:
         return f"SLRT_{self.name.upper()}_"
+
+    def port(self) -> int:
+        """The port from SLRT_<SERVICE>_PORT, else the default."""
+        return int(os.environ.get(f"{self.env_prefix()}PORT", self.default_port))
 
 
 SERVICES = (

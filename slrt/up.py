@@ -109,50 +109,41 @@ def wait_ready(services: list[ServiceProcess], timeout: float = READY_TIMEOUT_SE
         raise RuntimeError("not ready in time: " + ", ".join(s.spec.name for s in waiting))
 
 
+class StopRequested(Exception):
+    """Ctrl-C or SIGTERM: stop everything cleanly, whatever `up` was doing."""
+
+
+def _request_stop(signum: int, _: object) -> None:
+    raise StopRequested(signal.Signals(signum).name)
+
+
 def run(options: UpOptions) -> int:
     """Run until signalled; returns the process exit code."""
+    signal.signal(signal.SIGINT, _request_stop)
+    signal.signal(signal.SIGTERM, _request_stop)
     options.var_dir.mkdir(parents=True, exist_ok=True)
     nats: NatsServer | None = None
-    nats_url = options.nats_url
-    if nats_url is None:
-        nats = NatsServer(
-            port=options.nats_port,
-            store_dir=options.var_dir / "nats",
-            log_file=options.var_dir / "nats.log",
-        )
-        nats.start()
-        nats_url = nats.url
-    services = [
-        ServiceProcess(
-            spec,
-            spec.default_port,
-            service_env(
-                spec,
-                nats_url=nats_url,
-                var_dir=options.var_dir,
-                port=spec.default_port,
-                database_url=options.database_urls.get(spec.name),
-            ),
-        )
-        for spec in SERVICES
-    ]
-    stopping = False
-
-    def request_stop(signum: int, _: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    services: list[ServiceProcess] = []
     try:
+        nats_url = options.nats_url
+        if nats_url is None:
+            nats = NatsServer(
+                port=options.nats_port,
+                store_dir=options.var_dir / "nats",
+                log_file=options.var_dir / "nats.log",
+            )
+            nats.start()
+            nats_url = nats.url
         asyncio.run(provision(nats_url))
+        services = _service_processes(options, nats_url)
         for svc in services:
             svc.start()
         wait_ready(services)
         _print_urls(services, nats_url, options.var_dir)
-        while not stopping:
+        while True:
             _restart_dead(services)
             time.sleep(0.5)
+    except StopRequested:
         return 0
     finally:
         print("\nMenghentikan layanan ...", flush=True)
@@ -161,6 +152,20 @@ def run(options: UpOptions) -> int:
         if nats is not None:
             nats.stop()
         print("Semua layanan berhenti.", flush=True)
+
+
+def _service_processes(options: UpOptions, nats_url: str) -> list[ServiceProcess]:
+    processes = []
+    for spec in SERVICES:
+        env = service_env(
+            spec,
+            nats_url=nats_url,
+            var_dir=options.var_dir,
+            port=spec.port(),
+            database_url=options.database_urls.get(spec.name),
+        )
+        processes.append(ServiceProcess(spec, spec.port(), env))
+    return processes
 
 
 def _restart_dead(services: list[ServiceProcess]) -> None:

@@ -1,7 +1,7 @@
 """Intake's HTTP API: register a case, show a case with its timeline."""
 
 from typing import Annotated
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from fastapi import APIRouter, Header, Response
 from sqlalchemy.exc import IntegrityError
@@ -11,6 +11,7 @@ from services.intake.domain import STATUS_LABELS, CaseStatus
 from services.intake.models import Case, CaseCreate, CaseCreated, CasePublic
 from shared.auth import front_office_of
 from shared.errors import Refusal
+from shared.logging import current_trace_id
 from shared.runtime import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
@@ -46,7 +47,7 @@ async def register_case(
             data=data,
             areas=runtime.areas,
             actor=front_office_of(data.desa_code),
-            trace_id=uuid4().hex,
+            trace_id=current_trace_id(),
             idempotency_key=idempotency_key,
         )
     except IntegrityError:

@@ -146,6 +146,19 @@ def test_a_case_reaches_its_notifications_and_the_timeline_shows_every_step(stac
     assert len(mine) == 3 and {m["to"] for m in mine} == {"+6281234567890"}
 
 
+def test_the_trace_id_of_a_registration_reaches_every_services_logs(stack: Stack) -> None:
+    body = {"nik": "3317010101900002", "name": "Budi", "birth_date": "1990-01-01", "sex": "L"}
+    response = httpx.post(
+        f"{stack.url('intake')}/api/cases",
+        json=body | {"desa_code": "33.17.02.2001", "category": "pip", "description": "Anak SD"},
+        headers={"X-Trace-Id": "trace-e2e-budi"},
+    )
+    eventually(lambda: completed_case(stack, response.json()["id"]))
+    for name in ("intake", "verval", "referral", "notify"):
+        log_file = stack.services[name].log_file
+        assert log_file is not None and "trace-e2e-budi" in log_file.read_text()
+
+
 def test_registration_succeeds_while_nats_is_down_and_completes_after(stack: Stack) -> None:
     stack.nats.stop()
     try:

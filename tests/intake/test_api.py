@@ -168,3 +168,12 @@ async def test_registration_works_with_no_broker_at_all(database_url: str, tmp_p
         ready = await intake.client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["checks"] == {"database": True, "nats": False}
+
+
+async def test_the_callers_trace_id_travels_with_the_event(intake: Intake) -> None:
+    response = await intake.register(headers={"X-Trace-Id": "desk-3-trace-77"})
+    assert response.headers["X-Trace-Id"] == "desk-3-trace-77"
+    [row] = await intake.outbox()
+    assert row.trace_id == "desk-3-trace-77"
+    untraced = await intake.register(category="pkh")
+    assert len(untraced.headers["X-Trace-Id"]) == 32

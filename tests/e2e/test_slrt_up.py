@@ -1,0 +1,114 @@
+"""`slrt up` as a user runs it: everything starts, a case flows, SIGTERM stops it all."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from psycopg import sql
+
+from slrt.natsserver import free_port, port_open
+from slrt.services import SERVICES
+from tests.conftest import LOCAL_POSTGRES
+
+pytestmark = pytest.mark.e2e
+
+
+def start_up(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str, int], int]:
+    ports = {spec.name: free_port() for spec in SERVICES}
+    nats_port = free_port()
+    env = dict(os.environ) | {f"SLRT_{name.upper()}_PORT": str(p) for name, p in ports.items()}
+    command = [sys.executable, "-m", "slrt.cli", "up", "--var-dir", str(tmp_path / "var")]
+    command += ["--nats-port", str(nats_port), *extra]
+    log = (tmp_path / "up.log").open("w")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 90
+    while "SLRT siap" not in (tmp_path / "up.log").read_text():
+        assert process.poll() is None, (tmp_path / "up.log").read_text()[-3000:]
+        assert time.monotonic() < deadline, "slrt up did not become ready"
+        time.sleep(0.2)
+    return process, ports, nats_port
+
+
+def register_and_follow(intake_port: int, nik: str) -> dict[str, object]:
+    body = {
+        "nik": nik,
+        "name": "Sri Wahyuni",
+        "birth_date": "1985-07-05",
+        "sex": "P",
+        "desa_code": "33.17.10.2001",
+        "category": "pbi_pendaftaran",
+        "description": "Belum punya KIS",
+    }
+    created = httpx.post(f"http://127.0.0.1:{intake_port}/api/cases", json=body, timeout=10)
+    assert created.status_code == 201, created.text
+    deadline = time.monotonic() + 30
+    while True:
+        case: dict[str, object] = httpx.get(
+            f"http://127.0.0.1:{intake_port}/api/cases/{created.json()['id']}"
+        ).json()
+        if case["status"] == "referred":
+            return case
+        assert time.monotonic() < deadline, case
+        time.sleep(0.2)
+
+
+def stop_and_check(process: subprocess.Popen[str], ports: dict[str, int], nats_port: int) -> None:
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+    for port in [*ports.values(), nats_port]:
+        assert not port_open("127.0.0.1", port), f"port {port} still open after stop"
+
+
+def test_up_runs_the_system_on_sqlite_and_stops_cleanly(tmp_path: Path) -> None:
+    process, ports, nats_port = start_up(tmp_path)
+    try:
+        register_and_follow(ports["intake"], "3317014507850003")
+        output = (tmp_path / "up.log").read_text()
+        assert f"http://127.0.0.1:{ports['notify']}" in output
+        assert (tmp_path / "var" / "intake.db").exists()
+        assert (tmp_path / "var" / "nats" / "jetstream").is_dir()
+    finally:
+        stop_and_check(process, ports, nats_port)
+    assert "Semua layanan berhenti." in (tmp_path / "up.log").read_text()
+
+
+@pytest.fixture
+def postgres_prefix(postgres_server: str | None) -> Iterator[str]:
+    if postgres_server is None:
+        pytest.skip("PostgreSQL not reachable (set CI=true to make this a failure)")
+    prefix = f"slrt_up_{uuid.uuid4().hex[:8]}_"
+    yield prefix
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        for spec in SERVICES:
+            name = sql.Identifier(f"{prefix}{spec.name}")
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+
+
+def test_up_on_postgresql_gives_each_service_its_own_database(
+    tmp_path: Path, postgres_server: str, postgres_prefix: str
+) -> None:
+    process, ports, nats_port = start_up(
+        tmp_path,
+        "--postgres",
+        postgres_server or LOCAL_POSTGRES,
+        "--postgres-prefix",
+        postgres_prefix,
+    )
+    try:
+        register_and_follow(ports["intake"], "3317014507850004")
+        with psycopg.connect(postgres_server) as conn:
+            rows = conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{postgres_prefix}%",)
+            ).fetchall()
+        assert sorted(r[0] for r in rows) == sorted(f"{postgres_prefix}{s.name}" for s in SERVICES)
+        assert not (tmp_path / "var" / "intake.db").exists()
+    finally:
+        stop_and_check(process, ports, nats_port)
