@@ -28,7 +28,12 @@ def async_url(url: str) -> str:
 def create_engine(url: str) -> AsyncEngine:
     url = async_url(url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # One connection per process: SQLite has one writer anyway, and several connections
+        # contending for its lock wait in SQLite's sleeping busy handler (tens of ms each),
+        # while sessions queued on the pool are woken in order at once.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=120
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
         return engine

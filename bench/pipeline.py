@@ -1,0 +1,296 @@
+"""End-to-end pipeline benchmark: village desks registering cases until citizens are told.
+
+Starts a real nats-server and the four services as processes (like `slrt up`), plays N
+village front offices posting cases concurrently over HTTP, and measures for every case the
+time from its POST to the citizen's registration notification being recorded by notify.
+Also measures the floor on the same machine: raw JetStream publish-with-ack throughput and
+the database's raw insert rate. Results are appended to bench/RESULTS.md.
+
+    python bench/pipeline.py --cases 2000 --villages 20 [--backend postgresql]
+"""
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import nats
+import psycopg
+from psycopg import sql
+
+from shared.areas import Area, load_registry
+from shared.provision import provision
+from slrt.natsserver import NatsServer, free_port
+from slrt.postgres import ensure_databases
+from slrt.services import SERVICES
+from slrt.up import ServiceProcess, service_env, wait_ready
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def synthetic_case(desa_code: str, serial: int, rng: random.Random) -> dict[str, object]:
+    """A valid registration: its NIK agrees with birth date and sex, issued in the kecamatan."""
+    born = date(1950, 1, 1) + timedelta(days=rng.randrange(0, 365 * 55))
+    female = rng.random() < 0.5
+    day = born.day + (40 if female else 0)
+    area = desa_code.replace(".", "")[:6]
+    return {
+        "nik": f"{area}{day:02d}{born:%m%y}{serial % 9999 + 1:04d}",
+        "name": rng.choice(["Siti Aminah", "Budi Santoso", "Sri Wahyuni", "Slamet Riyadi"]),
+        "birth_date": born.isoformat(),
+        "sex": "P" if female else "L",
+        "desa_code": desa_code,
+        "phone": f"0812{rng.randrange(10**7, 10**8)}",
+        # One category per case: the NIKs may repeat across desks, duplicates would be refused.
+        "category": "lainnya",
+        "description": "Pengaduan uji beban dari meja desa",
+    }
+
+
+async def village_desk(
+    client: httpx.AsyncClient, url: str, desa: str, count: int, start: int, sent: dict[str, float]
+) -> None:
+    rng = random.Random(start)
+    for serial in range(start, start + count):
+        body = synthetic_case(desa, serial, rng)
+        body["description"] = f"Pengaduan uji beban {serial}"
+        begun = time.time()
+        response = await client.post(
+            f"{url}/api/cases", json=body, headers={"Idempotency-Key": f"b{serial}"}
+        )
+        if response.status_code != 201:
+            raise RuntimeError(f"registration refused: {response.status_code} {response.text}")
+        sent[response.json()["id"]] = begun
+
+
+def notified_at_sqlite(path: Path) -> dict[str, float]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT case_id, created_at FROM notification WHERE about_event = 'case.registered'"
+        ).fetchall()
+    return {_uuid(case_id): _epoch(at) for case_id, at in rows}
+
+
+def notified_at_postgres(url: str) -> dict[str, float]:
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
+        rows = conn.execute(
+            "SELECT case_id, created_at FROM notification WHERE about_event = 'case.registered'"
+        ).fetchall()
+    return {str(case_id): at.timestamp() for case_id, at in rows}
+
+
+def _uuid(raw: str) -> str:
+    hexed = raw.replace("-", "")
+    return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
+
+
+def _epoch(raw: str | datetime) -> float:
+    moment = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+async def jetstream_floor(url: str, messages: int = 5000, in_flight: int = 100) -> float:
+    """Publish-with-ack throughput of plain nats-py on the same server (msg/s)."""
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    payload = b"x" * 600  # about the size of a case.registered event
+    begun = time.perf_counter()
+    for offset in range(0, messages, in_flight):
+        await asyncio.gather(
+            *(
+                js.publish(f"slrt.bench.floor.{i}", payload)
+                for i in range(offset, offset + in_flight)
+            )
+        )
+    elapsed = time.perf_counter() - begun
+    await nc.close()
+    return messages / elapsed
+
+
+def sqlite_floor(directory: Path, rows: int = 2000) -> float:
+    """Committed single-row inserts per second into SQLite (WAL, synchronous=NORMAL)."""
+    with sqlite3.connect(directory / "floor.db", isolation_level=None) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+        begun = time.perf_counter()
+        for i in range(rows):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO t (body) VALUES (?)", (f"row {i}" * 20,))
+            conn.execute("COMMIT")
+        return rows / (time.perf_counter() - begun)
+
+
+def postgres_floor(url: str, rows: int = 2000) -> float:
+    """Committed single-row inserts per second into PostgreSQL."""
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_floor (id serial PRIMARY KEY, body text)")
+        begun = time.perf_counter()
+        for i in range(rows):
+            conn.execute("INSERT INTO bench_floor (body) VALUES (%s)", (f"row {i}" * 20,))
+        return rows / (time.perf_counter() - begun)
+
+
+def drop_databases(server_url: str, prefix: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        for spec in SERVICES:
+            name = sql.Identifier(f"{prefix}{spec.name}")
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def load(intake_url: str, cases: int, villages: int, desas: list[str]) -> dict[str, float]:
+    sent: dict[str, float] = {}
+    per_desk = cases // villages
+    limits = httpx.Limits(max_connections=villages)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        await asyncio.gather(
+            *(
+                village_desk(
+                    client, intake_url, desas[v % len(desas)], per_desk, v * per_desk, sent
+                )
+                for v in range(villages)
+            )
+        )
+    return sent
+
+
+def run(args: argparse.Namespace) -> str:
+    work = Path(tempfile.mkdtemp(prefix="slrt-bench-"))
+    nats_server = NatsServer(port=free_port(), store_dir=work / "nats")
+    nats_server.start()
+    asyncio.run(provision(nats_server.url))
+    prefix = f"slrt_bench_{int(time.time())}_"
+    db_urls = (
+        ensure_databases(LOCAL_POSTGRES, tuple(s.name for s in SERVICES), prefix=prefix)
+        if args.backend == "postgresql"
+        else {}
+    )
+    services = []
+    for spec in SERVICES:
+        port = free_port()
+        env = service_env(
+            spec,
+            nats_url=nats_server.url,
+            var_dir=work,
+            port=port,
+            database_url=db_urls.get(spec.name),
+        )
+        env["SLRT_LOG_LEVEL"] = "WARNING"  # a log line per event would measure the terminal
+        services.append(ServiceProcess(spec, port, env, log_file=work / f"{spec.name}.log"))
+    try:
+        for svc in services:
+            svc.start()
+        wait_ready(services)
+        desas = [a.code for a in _all_desas()]
+        begun = time.time()
+        sent = asyncio.run(load(services[0].url, args.cases, args.villages, desas))
+        posted = time.time() - begun
+        notified = _wait_for_notifications(args.backend, work, db_urls, len(sent), args.timeout)
+        latencies = [notified[case_id] - at for case_id, at in sent.items() if case_id in notified]
+        span = max(notified.values()) - begun
+        floor_js = asyncio.run(jetstream_floor(nats_server.url))
+        floor_db = (
+            sqlite_floor(work) if args.backend == "sqlite" else postgres_floor(db_urls["intake"])
+        )
+    finally:
+        for svc in services:
+            svc.stop()
+        nats_server.stop()
+        if db_urls:
+            drop_databases(LOCAL_POSTGRES, prefix)
+    throughput = len(latencies) / span
+    return _report(
+        args, len(sent), len(latencies), posted, throughput, latencies, floor_js, floor_db
+    )
+
+
+def _all_desas() -> list[Area]:
+    registry = load_registry()
+    return [d for kec in registry.children("33.17") for d in registry.children(kec.code)]
+
+
+def _wait_for_notifications(
+    backend: str, work: Path, db_urls: dict[str, str], expected: int, timeout: float
+) -> dict[str, float]:
+    deadline = time.time() + timeout
+    while True:
+        found = (
+            notified_at_sqlite(work / "notify.db")
+            if backend == "sqlite"
+            else notified_at_postgres(db_urls["notify"])
+        )
+        if len(found) >= expected or time.time() > deadline:
+            return found
+        time.sleep(0.5)
+
+
+def _report(
+    args: argparse.Namespace,
+    sent: int,
+    done: int,
+    posted: float,
+    throughput: float,
+    latencies: list[float],
+    floor_js: float,
+    floor_db: float,
+) -> str:
+    ms = [x * 1000 for x in latencies]
+    p50, p95, p99 = statistics.median(ms), percentile(ms, 0.95), percentile(ms, 0.99)
+    command = (
+        f"python bench/pipeline.py --cases {args.cases} --villages {args.villages} "
+        f"--backend {args.backend}"
+    )
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return "\n".join(
+        [
+            f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {args.backend}, "
+            f"{args.cases} cases, {args.villages} desks",
+            "",
+            f"- machine: {machine}",
+            f"- command: `{command}`",
+            f"- registered: {sent}, notified: {done} (missing: {sent - done})",
+            f"- intake accepted {sent / posted:.0f} registrations/s over HTTP",
+            f"- end to end: **{throughput:.0f} cases/s**; POST → registration SMS recorded: "
+            f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms, max {max(ms):.0f} ms",
+            f"- floor: JetStream publish+ack (nats-py, 100 in flight) {floor_js:.0f} msg/s; "
+            f"{args.backend} committed single-row inserts {floor_db:.0f} rows/s",
+            f"- pipeline / floor: {throughput / floor_js:.2%} of JetStream, "
+            f"{throughput / floor_db:.2%} of the database",
+            "",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=1000)
+    parser.add_argument("--villages", type=int, default=20)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument(
+        "--no-record", action="store_true", help="print, do not append to RESULTS.md"
+    )
+    args = parser.parse_args()
+    report = run(args)
+    print(report)
+    if not args.no_record:
+        with RESULTS.open("a", encoding="utf-8") as results:
+            results.write(report + "\n")
+
+
+if __name__ == "__main__":
+    main()
