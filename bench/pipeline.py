@@ -26,7 +26,8 @@ import nats
 import psycopg
 from psycopg import sql
 
-from shared.areas import Area, load_registry
+from services.intake.accounts import DEMO_PASSWORD
+from shared.areas import Area, compact_code, load_registry
 from shared.provision import provision
 from slrt.natsserver import NatsServer, free_port
 from slrt.postgres import ensure_databases
@@ -42,7 +43,7 @@ def synthetic_case(desa_code: str, serial: int, rng: random.Random) -> dict[str,
     born = date(1950, 1, 1) + timedelta(days=rng.randrange(0, 365 * 55))
     female = rng.random() < 0.5
     day = born.day + (40 if female else 0)
-    area = desa_code.replace(".", "")[:6]
+    area = compact_code(desa_code)[:6]
     return {
         "nik": f"{area}{day:02d}{born:%m%y}{serial % 9999 + 1:04d}",
         "name": rng.choice(["Siti Aminah", "Budi Santoso", "Sri Wahyuni", "Slamet Riyadi"]),
@@ -60,12 +61,15 @@ async def village_desk(
     client: httpx.AsyncClient, url: str, desa: str, count: int, start: int, sent: dict[str, float]
 ) -> None:
     rng = random.Random(start)
+    credentials = {"username": f"desa-{compact_code(desa)}", "password": DEMO_PASSWORD}
+    login = await client.post(f"{url}/api/login", json=credentials)
+    headers = {"Authorization": f"Bearer {login.json()['token']}"}
     for serial in range(start, start + count):
         body = synthetic_case(desa, serial, rng)
         body["description"] = f"Pengaduan uji beban {serial}"
         begun = time.time()
         response = await client.post(
-            f"{url}/api/cases", json=body, headers={"Idempotency-Key": f"b{serial}"}
+            f"{url}/api/cases", json=body, headers=headers | {"Idempotency-Key": f"b{serial}"}
         )
         if response.status_code != 201:
             raise RuntimeError(f"registration refused: {response.status_code} {response.text}")
@@ -189,6 +193,7 @@ def run(args: argparse.Namespace) -> str:
             port=port,
             database_url=db_urls.get(spec.name),
         )
+        env["SLRT_INTAKE_DEMO_USERS"] = "true"
         env["SLRT_LOG_LEVEL"] = "WARNING"  # a log line per event would measure the terminal
         services.append(ServiceProcess(spec, port, env, log_file=work / f"{spec.name}.log"))
     try:

@@ -14,6 +14,11 @@ from pathlib import Path
 DEMO_AREA_CSV = "areas_rembang.csv"
 
 
+def compact_code(code: str) -> str:
+    """`33.17.01.2001` → `3317012001`: as subjects, registration numbers and usernames write it."""
+    return code.replace(".", "")
+
+
 class UnknownAreaError(ValueError):
     """A code that is not in the registry."""
 
@@ -49,9 +54,7 @@ class DesaPath:
 
     def subject_tokens(self) -> str:
         """`3317.331701.3317012001`: the kabupaten, kecamatan and desa tokens of a subject."""
-        return ".".join(
-            code.replace(".", "") for code in (self.kabupaten, self.kecamatan, self.desa)
-        )
+        return ".".join(compact_code(code) for code in (self.kabupaten, self.kecamatan, self.desa))
 
 
 class AreaRegistry:
@@ -82,6 +85,9 @@ class AreaRegistry:
     def contains(self, area_code: str, inner_code: str) -> bool:
         """Whether `inner_code` lies in (or is) `area_code`: the test of an operator's scope."""
         return inner_code == area_code or inner_code.startswith(area_code + ".")
+
+    def kabupaten(self) -> list[Area]:
+        return [area for area in self._by_code.values() if area.level == "kabupaten"]
 
     def children(self, code: str) -> list[Area]:
         return [area for area in self._by_code.values() if area.parent_code == code]

@@ -1,17 +1,74 @@
-"""Who is acting. Every event and every timeline step names an actor with a role and area.
+"""Who is acting, and over which area. Every event and every case step names an actor.
 
-Login and per-user sessions arrive with the intake issue; until then HTTP requests act as
-the front office of the case's own desa (`front_office_of`), and services acting on their
-own account use `service_actor`.
+Roles and area scope are the same in every service: a village operator works in one desa,
+a sub-district supervisor in a kecamatan, the district secretariat in its kabupaten.
+Passwords are hashed with argon2 (pwdlib).
 """
 
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pwdlib import PasswordHash
+
 from shared.contracts import Actor
+
+_hasher = PasswordHash.recommended()
+
+
+class Role(StrEnum):
+    FRONT_OFFICE = "front_office"
+    BACK_OFFICE = "back_office"
+    SUPERVISOR = "supervisor"
+    SECRETARIAT = "secretariat"
+    ADMIN = "admin"
+
+
+ROLE_LABELS = {
+    Role.FRONT_OFFICE: "Front office Puskesos",
+    Role.BACK_OFFICE: "Back office Puskesos",
+    Role.SUPERVISOR: "Supervisor kecamatan",
+    Role.SECRETARIAT: "Sekretariat SLRT kabupaten",
+    Role.ADMIN: "Admin",
+}
+
+# The area level each role works at: dots in its Kemendagri code (desa has three).
+AREA_DOTS = {
+    Role.FRONT_OFFICE: 3,
+    Role.BACK_OFFICE: 3,
+    Role.SUPERVISOR: 2,
+    Role.SECRETARIAT: 1,
+    Role.ADMIN: 1,
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A signed-in user as the services see them."""
+
+    username: str
+    role: Role
+    area_code: str
+
+    def actor(self) -> Actor:
+        return Actor(user_id=self.username, role=self.role.value, area_code=self.area_code)
+
+    def covers(self, area_code: str) -> bool:
+        """Whether `area_code` (a desa, usually) lies in this user's area."""
+        return area_code == self.area_code or area_code.startswith(self.area_code + ".")
+
+
+def area_fits_role(role: Role, area_code: str) -> bool:
+    return area_code.count(".") == AREA_DOTS[role]
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    return _hasher.verify(password, password_hash)
 
 
 def service_actor(service: str, area_code: str) -> Actor:
     """A service deciding on its own (routing rules, automatic checks)."""
     return Actor(user_id=f"service:{service}", role="service", area_code=area_code)
-
-
-def front_office_of(desa_code: str) -> Actor:
-    return Actor(user_id=f"front-office:{desa_code}", role="front_office", area_code=desa_code)

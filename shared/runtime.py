@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -89,6 +89,7 @@ def create_service_app(
     tables: Sequence[Table],
     routers: Sequence[APIRouter],
     subscribe: Callable[[ServiceRuntime], None],
+    on_startup: Callable[[ServiceRuntime], Awaitable[None]] | None = None,
 ) -> FastAPI:
     """A service's FastAPI app: its routes, health checks and a lifespan running the rest."""
     configure_logging(
@@ -100,6 +101,8 @@ def create_service_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await create_tables(runtime.engine, [*RUNTIME_TABLES, *tables])
+        if on_startup is not None:
+            await on_startup(runtime)
         tasks = [
             asyncio.create_task(_connect_broker(runtime), name="broker"),
             asyncio.create_task(runtime.relay.run(), name="outbox-relay"),

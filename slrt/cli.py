@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+from shared.auth import Role
 from shared.settings import DEFAULT_NATS_URL
 from slrt.services import SERVICE_NAMES, spec_of
 
@@ -28,6 +29,11 @@ def main(argv: list[str] | None = None) -> int:
         help="PostgreSQL server URL; each service gets its own database slrt_<service>",
     )
     up.add_argument("--postgres-prefix", default="slrt_", help="prefix of those database names")
+    up.add_argument(
+        "--no-demo-users",
+        action="store_true",
+        help="do not create the demo district's operators (password slrt-demo)",
+    )
 
     serve = commands.add_parser("serve", help="run one service in the foreground")
     serve.add_argument("service", choices=SERVICE_NAMES)
@@ -42,7 +48,17 @@ def main(argv: list[str] | None = None) -> int:
     dlq.add_argument("--nats-url", default=os.environ.get("SLRT_NATS_URL", DEFAULT_NATS_URL))
     dlq.add_argument("--seq", type=int, help="replay only this stream sequence")
 
+    user = commands.add_parser("user-add", help="create an operator in intake's database")
+    user.add_argument("username")
+    user.add_argument("--full-name", required=True)
+    user.add_argument("--role", required=True, choices=[r.value for r in Role])
+    user.add_argument("--area", required=True, help="Kemendagri code of the area they work in")
+
     args = parser.parse_args(argv)
+    if args.command == "user-add":
+        from slrt.users import add_user_interactively
+
+        return add_user_interactively(args.username, args.full_name, Role(args.role), args.area)
     if args.command == "up":
         return _up(args)
     if args.command == "serve":
@@ -72,6 +88,7 @@ def _up(args: argparse.Namespace) -> int:
             nats_url=args.nats_url,
             nats_port=args.nats_port,
             database_urls=database_urls,
+            demo_users=not args.no_demo_users,
         )
     )
 

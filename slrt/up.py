@@ -33,7 +33,7 @@ class UpOptions:
     nats_url: str | None
     nats_port: int
     database_urls: dict[str, str] = field(default_factory=dict)
-    host: str = "127.0.0.1"
+    demo_users: bool = True
 
 
 @dataclass
@@ -140,6 +140,8 @@ def run(options: UpOptions) -> int:
             svc.start()
         wait_ready(services)
         _print_urls(services, nats_url, options.var_dir)
+        if options.demo_users:
+            _print_demo_users()
         while True:
             _restart_dead(services)
             time.sleep(0.5)
@@ -164,6 +166,8 @@ def _service_processes(options: UpOptions, nats_url: str) -> list[ServiceProcess
             port=spec.port(),
             database_url=options.database_urls.get(spec.name),
         )
+        if options.demo_users:
+            env["SLRT_INTAKE_DEMO_USERS"] = "true"
         processes.append(ServiceProcess(spec, spec.port(), env))
     return processes
 
@@ -176,6 +180,15 @@ def _restart_dead(services: list[ServiceProcess]) -> None:
             svc.restarts += 1
             log.warning("service_restarting", service=svc.spec.name, code=svc.process.returncode)
             svc.start()
+
+
+def _print_demo_users() -> None:
+    print(
+        "Pengguna demo (kata sandi: slrt-demo): desa-<kode desa> (front office, contoh\n"
+        "  desa-3317012001), kec-<kode kecamatan> (supervisor, contoh kec-331701),\n"
+        "  sekretariat, admin. Ganti atau nonaktifkan sebelum dipakai sungguhan.",
+        flush=True,
+    )
 
 
 def _print_urls(services: list[ServiceProcess], nats_url: str, var_dir: Path) -> None:

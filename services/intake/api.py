@@ -1,20 +1,105 @@
-"""Intake's HTTP API: register a case, show a case with its timeline."""
+"""Intake's HTTP API: sign in, register a case, list and show cases, read the audit trail.
+
+Every route but sign-in needs a signed-in user (a `Bearer` token or the session cookie);
+an operator sees and changes only cases in their own area, and every read of a case's
+personal data and every change is written to the audit log.
+"""
 
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Cookie, Depends, Header, Query, Response
 from sqlalchemy.exc import IntegrityError
 
-from services.intake import service
-from services.intake.domain import STATUS_LABELS, CaseStatus
-from services.intake.models import Case, CaseCreate, CaseCreated, CasePublic
-from shared.auth import front_office_of
+from services.intake import accounts, service
+from services.intake.domain import (
+    AUDIT_READERS,
+    CASE_READERS,
+    REGISTRARS,
+    STATUS_LABELS,
+    CaseStatus,
+)
+from services.intake.models import (
+    AuditEntryPublic,
+    Case,
+    CaseCreate,
+    CaseCreated,
+    CasePublic,
+    CaseSummary,
+    LoginIn,
+    LoginOut,
+)
+from shared.auth import Principal, Role
+from shared.contracts import Category
 from shared.errors import Refusal
 from shared.logging import current_trace_id
 from shared.runtime import RuntimeDep, SessionDep
 
-router = APIRouter(prefix="/api/cases", tags=["cases"])
+SESSION_COOKIE = "slrt_session"
+router = APIRouter(prefix="/api", tags=["intake"])
+
+
+async def current_principal(
+    session: SessionDep,
+    authorization: Annotated[str | None, Header()] = None,
+    slrt_session: Annotated[str | None, Cookie()] = None,
+) -> Principal:
+    """The signed-in user, from `Authorization: Bearer <token>` or the session cookie."""
+    token = slrt_session
+    if authorization and authorization.lower().startswith("bearer "):
+        token = authorization[7:].strip()
+    principal = await accounts.principal_for_token(session=session, token=token) if token else None
+    if principal is None:
+        raise Refusal(401, "Silakan masuk (login) terlebih dahulu.")
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def require_role(principal: Principal, allowed: frozenset[Role], doing: str) -> None:
+    if principal.role not in allowed:
+        raise Refusal(403, f"Peran Anda ({principal.role.value}) tidak dapat {doing}.")
+
+
+def require_area(principal: Principal, area_code: str) -> None:
+    if not principal.covers(area_code):
+        raise Refusal(
+            403, f"Wilayah {area_code} di luar wilayah kerja Anda ({principal.area_code})."
+        )
+
+
+@router.post("/login", response_model=LoginOut)
+async def login(data: LoginIn, session: SessionDep, response: Response) -> LoginOut:
+    """Sign in; the token works as `Authorization: Bearer` and is also set as a cookie."""
+    signed_in = await accounts.sign_in(
+        session=session, username=data.username, password=data.password
+    )
+    if signed_in is None:
+        raise Refusal(401, "Nama pengguna atau kata sandi salah.")
+    user, login_session, token = signed_in
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", max_age=12 * 3600)
+    return LoginOut(
+        token=token,
+        username=user.username,
+        full_name=user.full_name,
+        role=user.role,
+        area_code=user.area_code,
+        expires_at=login_session.expires_at,
+    )
+
+
+@router.post("/logout", status_code=204)
+async def logout(
+    session: SessionDep,
+    response: Response,
+    principal: CurrentUser,
+    slrt_session: Annotated[str | None, Cookie()] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> None:
+    token = slrt_session or (authorization or "")[7:].strip()
+    await accounts.sign_out(session=session, token=token)
+    response.delete_cookie(SESSION_COOKIE)
 
 
 def _created(case: Case) -> CaseCreated:
@@ -27,15 +112,18 @@ def _created(case: Case) -> CaseCreated:
     )
 
 
-@router.post("", status_code=201, response_model=CaseCreated)
+@router.post("/cases", status_code=201, response_model=CaseCreated)
 async def register_case(
     data: CaseCreate,
     session: SessionDep,
     runtime: RuntimeDep,
+    principal: CurrentUser,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> CaseCreated:
     """Register a citizen's case; a repeated `Idempotency-Key` returns the first case (200)."""
+    require_role(principal, REGISTRARS, "mendaftarkan kasus")
+    require_area(principal, data.desa_code)
     if idempotency_key and (
         earlier := await service.find_by_idempotency_key(session=session, key=idempotency_key)
     ):
@@ -46,7 +134,7 @@ async def register_case(
             session=session,
             data=data,
             areas=runtime.areas,
-            actor=front_office_of(data.desa_code),
+            principal=principal,
             trace_id=current_trace_id(),
             idempotency_key=idempotency_key,
         )
@@ -63,10 +151,69 @@ async def register_case(
     return _created(case)
 
 
-@router.get("/{case_id}", response_model=CasePublic)
-async def get_case(case_id: UUID, session: SessionDep) -> CasePublic:
-    """A case's status and the timeline of what every service did with it."""
+@router.get("/cases", response_model=list[CaseSummary])
+async def list_cases(
+    session: SessionDep,
+    principal: CurrentUser,
+    status: CaseStatus | None = None,
+    category: Category | None = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="nama atau nomor registrasi")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[CaseSummary]:
+    """The cases of the caller's area, newest first, without NIK or phone."""
+    require_role(principal, CASE_READERS, "melihat kasus")
+    cases = await service.list_cases(
+        session=session,
+        area_code=principal.area_code,
+        status=status,
+        category=category,
+        q=q,
+        limit=limit,
+    )
+    return [CaseSummary.of(case) for case in cases]
+
+
+async def _case_in_scope(
+    session: SessionDep, principal: Principal, case_id: UUID
+) -> tuple[Case, list]:  # type: ignore[type-arg]
     found = await service.get_case(session=session, case_id=case_id)
     if found is None:
         raise Refusal(404, "Kasus tidak ditemukan")
-    return CasePublic.of(*found)
+    if not principal.covers(found[0].desa_code):
+        # Same answer as a missing case: a number outside one's area reveals nothing.
+        raise Refusal(404, "Kasus tidak ditemukan")
+    return found
+
+
+@router.get("/cases/{case_id}", response_model=CasePublic)
+async def get_case(
+    case_id: UUID,
+    session: SessionDep,
+    principal: CurrentUser,
+    x_purpose: Annotated[str | None, Header(max_length=200)] = None,
+) -> CasePublic:
+    """A case's status and the timeline of what every service did with it (audited)."""
+    require_role(principal, CASE_READERS, "melihat kasus")
+    case, timeline = await _case_in_scope(session, principal, case_id)
+    await accounts.audit(
+        session=session,
+        principal=principal,
+        action="baca_kasus",
+        purpose=x_purpose or "melihat kasus",
+        case_id=case.id,
+    )
+    await session.commit()
+    return CasePublic.of(case, timeline)
+
+
+@router.get("/cases/{case_id}/audit", response_model=list[AuditEntryPublic])
+async def get_audit_trail(
+    case_id: UUID, session: SessionDep, principal: CurrentUser
+) -> list[AuditEntryPublic]:
+    """Who read or changed this case, when and why."""
+    require_role(principal, AUDIT_READERS, "melihat jejak audit")
+    await _case_in_scope(session, principal, case_id)
+    entries = await accounts.audit_trail(session=session, case_id=case_id)
+    return [AuditEntryPublic.model_validate(e, from_attributes=True) for e in entries]

@@ -2,14 +2,26 @@
 
 from fastapi import FastAPI
 
-from services.intake import api, handlers
+from services.intake import accounts, api, handlers
 from services.intake.models import TABLES
 from services.intake.settings import Settings
-from shared.runtime import create_service_app
+from shared.runtime import ServiceRuntime, create_service_app
+
+
+async def seed_demo_users(runtime: ServiceRuntime) -> None:
+    settings = runtime.settings
+    if not (isinstance(settings, Settings) and settings.demo_users):
+        return
+    async with runtime.sessions() as session:
+        for kabupaten in runtime.areas.kabupaten():
+            await accounts.seed_demo_users(
+                session=session, areas=runtime.areas, kabupaten=kabupaten.code
+            )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
+        on_startup=seed_demo_users,
         settings=settings or Settings(),
         title="SLRT Intake (Puskesos desa)",
         tables=TABLES,

@@ -4,6 +4,8 @@ import re
 from datetime import date
 from enum import StrEnum
 
+from shared.areas import compact_code
+from shared.auth import Role
 from shared.contracts import Category
 
 CATEGORY_LABELS: dict[Category, str] = {
@@ -19,6 +21,13 @@ CATEGORY_LABELS: dict[Category, str] = {
     Category.HEALTH_EMERGENCY: "Darurat kesehatan",
     Category.OTHER: "Lainnya",
 }
+
+
+# Who may do what with cases (always within their own area).
+REGISTRARS = frozenset({Role.FRONT_OFFICE, Role.BACK_OFFICE, Role.SECRETARIAT})
+CASE_READERS = frozenset({Role.FRONT_OFFICE, Role.BACK_OFFICE, Role.SUPERVISOR, Role.SECRETARIAT})
+# The admin manages users and reads the audit log, never a citizen's case itself.
+AUDIT_READERS = frozenset({Role.SUPERVISOR, Role.SECRETARIAT, Role.ADMIN})
 
 
 class CaseStatus(StrEnum):
@@ -67,4 +76,4 @@ def normalise_phone(raw: str) -> str:
 
 def registration_number(desa_code: str, on: date, sequence: int) -> str:
     """`3317012001-2611-0007`: desa, year-month and the month's sequence, easy to read out."""
-    return f"{desa_code.replace('.', '')}-{on:%y%m}-{sequence:04d}"
+    return f"{compact_code(desa_code)}-{on:%y%m}-{sequence:04d}"

@@ -3,15 +3,18 @@
 from datetime import UTC, date, datetime
 from uuid import UUID
 
+from sqlalchemy import or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.intake.accounts import audit
 from services.intake.domain import CaseStatus, advance, registration_number
 from services.intake.models import Case, CaseCreate, RegistrationCounter, TimelineEntry
 from shared.areas import AreaRegistry, UnknownAreaError
-from shared.contracts import Actor, AreaCodes, CaseRegistered, Category, Event, Person
+from shared.auth import Principal
+from shared.contracts import AreaCodes, CaseRegistered, Category, Event, Person
 from shared.errors import Refusal, field_refusal
 from shared.outbox import add_event
 
@@ -28,7 +31,7 @@ async def register_case(
     session: AsyncSession,
     data: CaseCreate,
     areas: AreaRegistry,
-    actor: Actor,
+    principal: Principal,
     trace_id: str,
     idempotency_key: str | None,
 ) -> Case:
@@ -52,7 +55,7 @@ async def register_case(
         case_id=case.id,
         area=AreaCodes.of(path),
         trace_id=trace_id,
-        actor=actor,
+        actor=principal.actor(),
         registration_number=case.registration_number,
         person=Person(
             nik=data.nik, name=data.name, birth_date=data.birth_date, sex=data.sex, phone=data.phone
@@ -72,8 +75,42 @@ async def register_case(
         )
     )
     add_event(session, event)
+    await audit(
+        session=session,
+        principal=principal,
+        action="daftar_kasus",
+        purpose="pendaftaran pengaduan",
+        case_id=case.id,
+    )
     await session.commit()
     return case
+
+
+async def list_cases(
+    *,
+    session: AsyncSession,
+    area_code: str,
+    status: CaseStatus | None,
+    category: Category | None,
+    q: str | None,
+    limit: int,
+) -> list[Case]:
+    """Cases in an area (a desa, kecamatan or kabupaten), newest first, filtered."""
+    query = select(Case).where(
+        or_(col(Case.desa_code) == area_code, col(Case.desa_code).startswith(area_code + "."))
+    )
+    if status is not None:
+        query = query.where(Case.status == status.value)
+    if category is not None:
+        query = query.where(Case.category == category.value)
+    if q:
+        like = f"%{q.strip()}%"
+        query = query.where(
+            or_(col(Case.name).ilike(like), col(Case.registration_number).ilike(like))
+        )
+    return list(
+        (await session.exec(query.order_by(col(Case.created_at).desc()).limit(limit))).all()
+    )
 
 
 async def _refuse_duplicate(*, session: AsyncSession, nik: str, category: Category) -> None:

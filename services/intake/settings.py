@@ -11,3 +11,5 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SLRT_INTAKE_", extra="ignore")
     service_name: ClassVar[str] = "intake"
     port: int = 8001
+    # `slrt up` turns this on: operators for every desa of the demo district (see README).
+    demo_users: bool = False

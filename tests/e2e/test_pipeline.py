@@ -16,6 +16,7 @@ import httpx
 import nats as nats_client
 import pytest
 
+from services.intake.accounts import DEMO_PASSWORD
 from shared.provision import provision
 from slrt.deadletter import read_dead_letters
 from slrt.natsserver import NatsServer, free_port
@@ -34,9 +35,18 @@ class Stack:
     nats: NatsServer
     services: dict[str, ServiceProcess]
     var_dir: Path
+    token: str = ""
 
     def url(self, service: str) -> str:
         return self.services[service].url
+
+    def auth(self) -> dict[str, str]:
+        """The district secretariat of the demo users: it may register in every desa."""
+        if not self.token:
+            credentials = {"username": "sekretariat", "password": DEMO_PASSWORD}
+            response = httpx.post(f"{self.url('intake')}/api/login", json=credentials, timeout=10)
+            self.token = response.json()["token"]
+        return {"Authorization": f"Bearer {self.token}"}
 
     def logs(self) -> str:
         return "\n".join(
@@ -69,6 +79,7 @@ def stack(
             port=port,
             database_url=databases.new(spec.name),
         )
+        env["SLRT_INTAKE_DEMO_USERS"] = "true"
         services[spec.name] = ServiceProcess(spec, port, env, log_file=var_dir / f"{spec.name}.log")
     for svc in services.values():
         svc.start()
@@ -92,7 +103,9 @@ def register(stack: Stack, **changes: Any) -> dict[str, Any]:
         "category": "pbi_reaktivasi",
         "description": "KIS tidak aktif sejak bulan lalu",
     } | changes
-    response = httpx.post(f"{stack.url('intake')}/api/cases", json=body, timeout=10)
+    response = httpx.post(
+        f"{stack.url('intake')}/api/cases", json=body, headers=stack.auth(), timeout=10
+    )
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     return result
@@ -112,7 +125,8 @@ def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
 
 def completed_case(stack: Stack, case_id: str) -> dict[str, Any] | None:
     """The case once referred and told of all three steps; None until then."""
-    case: dict[str, Any] = httpx.get(f"{stack.url('intake')}/api/cases/{case_id}", timeout=5).json()
+    url = f"{stack.url('intake')}/api/cases/{case_id}"
+    case: dict[str, Any] = httpx.get(url, headers=stack.auth(), timeout=5).json()
     notified = [s for s in case["timeline"] if s["service"] == "notify"]
     return case if case["status"] == "referred" and len(notified) == 3 else None
 
@@ -151,7 +165,7 @@ def test_the_trace_id_of_a_registration_reaches_every_services_logs(stack: Stack
     response = httpx.post(
         f"{stack.url('intake')}/api/cases",
         json=body | {"desa_code": "33.17.02.2001", "category": "pip", "description": "Anak SD"},
-        headers={"X-Trace-Id": "trace-e2e-budi"},
+        headers={"X-Trace-Id": "trace-e2e-budi"} | stack.auth(),
     )
     eventually(lambda: completed_case(stack, response.json()["id"]))
     for name in ("intake", "verval", "referral", "notify"):
@@ -178,7 +192,8 @@ def test_a_killed_service_catches_up_after_restart(stack: Stack) -> None:
     try:
         created = register(stack, category="pkh", description="Belum menerima PKH")
         time.sleep(1)
-        case = httpx.get(f"{stack.url('intake')}/api/cases/{created['id']}").json()
+        url = f"{stack.url('intake')}/api/cases/{created['id']}"
+        case = httpx.get(url, headers=stack.auth()).json()
         assert case["status"] == "registered"
     finally:
         verval.start()
@@ -205,7 +220,11 @@ def test_logs_of_every_service_hold_no_nik_or_phone(stack: Stack) -> None:
         stack, category="atensi", description=f"Lansia, hubungi {PHONE_SITI} atau NIK {NIK_SITI}"
     )
     # An operator pasting a NIK into the address bar: the access log would print it.
-    leaky = httpx.get(f"{stack.url('intake')}/api/cases/{NIK_SITI}", params={"hp": PHONE_SITI})
+    leaky = httpx.get(
+        f"{stack.url('intake')}/api/cases/{NIK_SITI}",
+        params={"hp": PHONE_SITI},
+        headers=stack.auth(),
+    )
     assert leaky.status_code == 422
     time.sleep(1)
     logs = stack.logs()

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from services.intake.accounts import DEMO_PASSWORD
 from slrt.natsserver import free_port, port_open
 from slrt.services import SERVICES
 from tests.conftest import LOCAL_POSTGRES
@@ -38,6 +39,11 @@ def start_up(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[s
 
 
 def register_and_follow(intake_port: int, nik: str) -> dict[str, object]:
+    """As the demo front office of Kedungrejo (Rembang), whom `slrt up` created."""
+    credentials = {"username": "desa-3317102001", "password": DEMO_PASSWORD}
+    login = httpx.post(f"http://127.0.0.1:{intake_port}/api/login", json=credentials, timeout=10)
+    assert login.status_code == 200, login.text
+    auth = {"Authorization": f"Bearer {login.json()['token']}"}
     body = {
         "nik": nik,
         "name": "Sri Wahyuni",
@@ -47,12 +53,14 @@ def register_and_follow(intake_port: int, nik: str) -> dict[str, object]:
         "category": "pbi_pendaftaran",
         "description": "Belum punya KIS",
     }
-    created = httpx.post(f"http://127.0.0.1:{intake_port}/api/cases", json=body, timeout=10)
+    created = httpx.post(
+        f"http://127.0.0.1:{intake_port}/api/cases", json=body, headers=auth, timeout=10
+    )
     assert created.status_code == 201, created.text
     deadline = time.monotonic() + 30
     while True:
         case: dict[str, object] = httpx.get(
-            f"http://127.0.0.1:{intake_port}/api/cases/{created.json()['id']}"
+            f"http://127.0.0.1:{intake_port}/api/cases/{created.json()['id']}", headers=auth
         ).json()
         if case["status"] == "referred":
             return case

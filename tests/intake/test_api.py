@@ -1,68 +1,13 @@
-"""Intake's API in-process, on a real nats-server and on both databases."""
+"""Intake's registration API: numbers, refusals with readable messages, duplicates, retries."""
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
-import httpx
 import pytest
-from sqlmodel import select
 
-from services.intake.app import create_app
-from services.intake.models import Case
-from services.intake.settings import Settings
-from shared.outbox import OutboxMessage
-from shared.runtime import ServiceRuntime
-from slrt.natsserver import NatsServer, free_port
-
-SITI = {
-    "nik": "3317014507850001",
-    "name": "Siti Aminah",
-    "birth_date": "1985-07-05",
-    "sex": "P",
-    "desa_code": "33.17.01.2001",
-    "phone": "0812-3456-7890",
-    "category": "pbi_reaktivasi",
-    "description": "KIS tidak aktif sejak bulan lalu, perlu berobat",
-}
-
-
-class Intake:
-    def __init__(self, client: httpx.AsyncClient, runtime: ServiceRuntime) -> None:
-        self.client = client
-        self.runtime = runtime
-
-    async def register(
-        self, headers: dict[str, str] | None = None, **changes: Any
-    ) -> httpx.Response:
-        return await self.client.post("/api/cases", json=SITI | changes, headers=headers or {})
-
-    async def cases(self) -> list[Case]:
-        async with self.runtime.sessions() as session:
-            return list((await session.exec(select(Case))).all())
-
-    async def outbox(self) -> list[OutboxMessage]:
-        async with self.runtime.sessions() as session:
-            return list((await session.exec(select(OutboxMessage))).all())
-
-
-async def running_intake(nats_url: str, database_url: str, var_dir: Path) -> AsyncIterator[Intake]:
-    settings = Settings(
-        nats_url=nats_url, database_url=database_url, var_dir=var_dir, log_json=False
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
-            yield Intake(client, app.state.runtime)
-
-
-@pytest.fixture
-async def intake(
-    provisioned_nats: NatsServer, database_url: str, tmp_path: Path
-) -> AsyncIterator[Intake]:
-    async for running in running_intake(provisioned_nats.url, database_url, tmp_path):
-        yield running
+from slrt.natsserver import free_port
+from tests.intake.conftest import SITI, Intake, running_intake
 
 
 async def test_registration_returns_number_and_the_case_shows_its_first_step(
@@ -73,7 +18,7 @@ async def test_registration_returns_number_and_the_case_shows_its_first_step(
     body = response.json()
     assert body["registration_number"].startswith("3317012001-")
     assert body["registration_number"].endswith("-0001")
-    case = (await intake.client.get(body["url"])).json()
+    case = (await intake.get(body["url"])).json()
     assert case["status"] == "registered"
     assert case["nik_masked"] == "331701******0001"
     assert "3317014507850001" not in str(case)
@@ -87,7 +32,9 @@ async def test_registration_returns_number_and_the_case_shows_its_first_step(
 async def test_sequence_counts_per_desa(intake: Intake) -> None:
     first = (await intake.register()).json()["registration_number"]
     second = (await intake.register(category="rtlh")).json()["registration_number"]
-    other_desa = (await intake.register(category="pkh", desa_code="33.17.14.2008")).json()
+    other_desa = (
+        await intake.register(as_user="fo-lasem", category="pkh", desa_code="33.17.14.2008")
+    ).json()
     assert first.endswith("-0001") and second.endswith("-0002")
     assert other_desa["registration_number"].startswith("3317142008-")
     assert other_desa["registration_number"].endswith("-0001")
@@ -100,8 +47,6 @@ async def test_sequence_counts_per_desa(intake: Intake) -> None:
         ({"nik": "3317013507850001"}, "nik", "tanggal lahir"),
         ({"birth_date": "1985-07-06"}, "permintaan", "tidak sesuai dengan NIK"),
         ({"sex": "L"}, "permintaan", "jenis kelamin tidak sesuai"),
-        ({"desa_code": "33.17.99.2001"}, "desa_code", "tidak dikenal"),
-        ({"desa_code": "33.17.01"}, "desa_code", "bukan kode desa"),
         ({"phone": "12345"}, "phone", "nomor HP tidak valid"),
         ({"category": "bansos"}, "category", "pilihan tidak dikenal"),
         ({"birth_date": "05-07-1985"}, "birth_date", "format TTTT-BB-HH"),
@@ -119,17 +64,26 @@ async def test_bad_input_is_refused_with_a_readable_message(
     assert await intake.cases() == []
 
 
+async def test_unknown_desa_codes_are_refused_by_name(intake: Intake) -> None:
+    for code, words in (("33.17.99.2001", "tidak dikenal"), ("33.17.01", "bukan kode desa")):
+        response = await intake.register(as_user="sekretariat", desa_code=code)
+        assert response.status_code == 422
+        assert response.json()["errors"] == [{"field": "desa_code", "message": ANY}]
+        assert words in response.json()["message"]
+
+
 async def test_missing_fields_are_named(intake: Intake) -> None:
-    response = await intake.client.post("/api/cases", json={"nik": SITI["nik"]})
+    response = await intake.client.post(
+        "/api/cases", json={"nik": SITI["nik"]}, headers=await intake.auth("fo-sumber")
+    )
     assert response.status_code == 422
     missing = {e["field"] for e in response.json()["errors"] if e["message"] == "wajib diisi"}
     assert missing == {"name", "birth_date", "sex", "desa_code", "category", "description"}
 
 
 async def test_malformed_json_is_a_422_not_a_500(intake: Intake) -> None:
-    response = await intake.client.post(
-        "/api/cases", content=b"{nik:", headers={"content-type": "application/json"}
-    )
+    headers = {"content-type": "application/json"} | await intake.auth("fo-sumber")
+    response = await intake.client.post("/api/cases", content=b"{nik:", headers=headers)
     assert response.status_code == 422
     assert "JSON tidak valid" in response.json()["message"]
 
@@ -154,7 +108,7 @@ async def test_retried_submit_with_the_same_key_creates_one_case(intake: Intake)
 
 
 async def test_unknown_case_is_404_with_a_message(intake: Intake) -> None:
-    response = await intake.client.get("/api/cases/00000000-0000-0000-0000-000000000000")
+    response = await intake.get("/api/cases/00000000-0000-0000-0000-000000000000")
     assert response.status_code == 404
     assert response.json()["message"] == "Kasus tidak ditemukan"
 

@@ -1,0 +1,120 @@
+"""Intake in-process on a real nats-server and both databases, with signed-in operators."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from services.intake import accounts
+from services.intake.app import create_app
+from services.intake.models import Case
+from services.intake.settings import Settings
+from shared.auth import Role, hash_password
+from shared.outbox import OutboxMessage
+from shared.runtime import ServiceRuntime
+from slrt.natsserver import NatsServer
+
+SITI = {
+    "nik": "3317014507850001",
+    "name": "Siti Aminah",
+    "birth_date": "1985-07-05",
+    "sex": "P",
+    "desa_code": "33.17.01.2001",
+    "phone": "0812-3456-7890",
+    "category": "pbi_reaktivasi",
+    "description": "KIS tidak aktif sejak bulan lalu, perlu berobat",
+}
+
+
+# Operators of the tests: username → (role, area).
+OPERATORS = {
+    "fo-sumber": (Role.FRONT_OFFICE, "33.17.01.2001"),
+    "bo-sumber": (Role.BACK_OFFICE, "33.17.01.2001"),
+    "fo-lasem": (Role.FRONT_OFFICE, "33.17.14.2008"),
+    "sup-sumber": (Role.SUPERVISOR, "33.17.01"),
+    "sup-lasem": (Role.SUPERVISOR, "33.17.14"),
+    "sekretariat": (Role.SECRETARIAT, "33.17"),
+    "admin": (Role.ADMIN, "33.17"),
+}
+PASSWORD = "rahasia-desa-1"
+PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once per run
+
+
+class Intake:
+    def __init__(self, client: httpx.AsyncClient, runtime: ServiceRuntime) -> None:
+        self.client = client
+        self.runtime = runtime
+        self.tokens: dict[str, str] = {}
+
+    async def add_operators(self) -> None:
+        async with self.runtime.sessions() as session:
+            for username, (role, area) in OPERATORS.items():
+                await accounts.add_user(
+                    session=session,
+                    areas=self.runtime.areas,
+                    username=username,
+                    full_name=username,
+                    role=role,
+                    area_code=area,
+                    password_hash=PASSWORD_HASH,
+                )
+            await session.commit()
+
+    async def auth(self, username: str) -> dict[str, str]:
+        if username not in self.tokens:
+            credentials = {"username": username, "password": PASSWORD}
+            response = await self.client.post("/api/login", json=credentials)
+            assert response.status_code == 200, response.text
+            self.tokens[username] = response.json()["token"]
+            self.client.cookies.clear()  # each call below says who it is
+        return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+    async def register(
+        self, headers: dict[str, str] | None = None, as_user: str = "fo-sumber", **changes: Any
+    ) -> httpx.Response:
+        auth = await self.auth(as_user)
+        return await self.client.post(
+            "/api/cases", json=SITI | changes, headers=auth | (headers or {})
+        )
+
+    async def get(
+        self,
+        url: str,
+        as_user: str = "fo-sumber",
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        auth = await self.auth(as_user)
+        return await self.client.get(url, headers=auth | (headers or {}), **kwargs)
+
+    async def cases(self) -> list[Case]:
+        async with self.runtime.sessions() as session:
+            return list((await session.exec(select(Case))).all())
+
+    async def outbox(self) -> list[OutboxMessage]:
+        async with self.runtime.sessions() as session:
+            return list((await session.exec(select(OutboxMessage))).all())
+
+
+async def running_intake(nats_url: str, database_url: str, var_dir: Path) -> AsyncIterator[Intake]:
+    settings = Settings(
+        nats_url=nats_url, database_url=database_url, var_dir=var_dir, log_json=False
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
+            intake = Intake(client, app.state.runtime)
+            await intake.add_operators()
+            yield intake
+
+
+@pytest.fixture
+async def intake(
+    provisioned_nats: NatsServer, database_url: str, tmp_path: Path
+) -> AsyncIterator[Intake]:
+    async for running in running_intake(provisioned_nats.url, database_url, tmp_path):
+        yield running
