@@ -4,6 +4,7 @@ Pydantic's own messages are English and technical; these map the common error ki
 plain words and keep the field's name so the form can show the message beside it.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -25,9 +26,13 @@ _MESSAGES = {
 }
 
 
-def field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
-    """One {field, message} per problem, without echoing the submitted value."""
-    return [{"field": _field_name(err["loc"]), "message": _message(err)} for err in exc.errors()]
+def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
+    """One {field, message} per problem, without echoing the submitted value.
+
+    Takes the `errors()` of a RequestValidationError or of a pydantic ValidationError, so
+    the API and the web form say the same words.
+    """
+    return [{"field": _field_name(err["loc"]), "message": _message(err)} for err in errors]
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -47,7 +52,7 @@ def _message(err: dict[str, Any]) -> str:
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = field_errors(exc)
+    errors = field_errors(exc.errors())
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return JSONResponse(
         status_code=422,

@@ -9,13 +9,11 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Cookie, Depends, Header, Query, Response
-from sqlalchemy.exc import IntegrityError
 
 from services.intake import accounts, service
 from services.intake.domain import (
     AUDIT_READERS,
     CASE_READERS,
-    REGISTRARS,
     STATUS_LABELS,
     CaseStatus,
 )
@@ -29,7 +27,7 @@ from services.intake.models import (
     LoginIn,
     LoginOut,
 )
-from shared.auth import Principal, Role
+from shared.auth import Principal
 from shared.contracts import Category
 from shared.errors import Refusal
 from shared.logging import current_trace_id
@@ -55,18 +53,6 @@ async def current_principal(
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
-
-
-def require_role(principal: Principal, allowed: frozenset[Role], doing: str) -> None:
-    if principal.role not in allowed:
-        raise Refusal(403, f"Peran Anda ({principal.role.value}) tidak dapat {doing}.")
-
-
-def require_area(principal: Principal, area_code: str) -> None:
-    if not principal.covers(area_code):
-        raise Refusal(
-            403, f"Wilayah {area_code} di luar wilayah kerja Anda ({principal.area_code})."
-        )
 
 
 @router.post("/login", response_model=LoginOut)
@@ -122,32 +108,18 @@ async def register_case(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> CaseCreated:
     """Register a citizen's case; a repeated `Idempotency-Key` returns the first case (200)."""
-    require_role(principal, REGISTRARS, "mendaftarkan kasus")
-    require_area(principal, data.desa_code)
-    if idempotency_key and (
-        earlier := await service.find_by_idempotency_key(session=session, key=idempotency_key)
-    ):
+    case, created = await service.submit_registration(
+        session=session,
+        data=data,
+        areas=runtime.areas,
+        principal=principal,
+        trace_id=current_trace_id(),
+        idempotency_key=idempotency_key,
+    )
+    if created:
+        runtime.relay.wake()
+    else:
         response.status_code = 200
-        return _created(earlier)
-    try:
-        case = await service.register_case(
-            session=session,
-            data=data,
-            areas=runtime.areas,
-            principal=principal,
-            trace_id=current_trace_id(),
-            idempotency_key=idempotency_key,
-        )
-    except IntegrityError:
-        # The same key submitted twice at once: the other request saved the case.
-        await session.rollback()
-        if idempotency_key and (
-            earlier := await service.find_by_idempotency_key(session=session, key=idempotency_key)
-        ):
-            response.status_code = 200
-            return _created(earlier)
-        raise
-    runtime.relay.wake()
     return _created(case)
 
 
@@ -163,7 +135,7 @@ async def list_cases(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[CaseSummary]:
     """The cases of the caller's area, newest first, without NIK or phone."""
-    require_role(principal, CASE_READERS, "melihat kasus")
+    service.require_role(principal, CASE_READERS, "melihat kasus")
     cases = await service.list_cases(
         session=session,
         area_code=principal.area_code,
@@ -175,18 +147,6 @@ async def list_cases(
     return [CaseSummary.of(case) for case in cases]
 
 
-async def _case_in_scope(
-    session: SessionDep, principal: Principal, case_id: UUID
-) -> tuple[Case, list]:  # type: ignore[type-arg]
-    found = await service.get_case(session=session, case_id=case_id)
-    if found is None:
-        raise Refusal(404, "Kasus tidak ditemukan")
-    if not principal.covers(found[0].desa_code):
-        # Same answer as a missing case: a number outside one's area reveals nothing.
-        raise Refusal(404, "Kasus tidak ditemukan")
-    return found
-
-
 @router.get("/cases/{case_id}", response_model=CasePublic)
 async def get_case(
     case_id: UUID,
@@ -195,17 +155,10 @@ async def get_case(
     x_purpose: Annotated[str | None, Header(max_length=200)] = None,
 ) -> CasePublic:
     """A case's status and the timeline of what every service did with it (audited)."""
-    require_role(principal, CASE_READERS, "melihat kasus")
-    case, timeline = await _case_in_scope(session, principal, case_id)
-    await accounts.audit(
-        session=session,
-        principal=principal,
-        action="baca_kasus",
-        purpose=x_purpose or "melihat kasus",
-        case_id=case.id,
+    found = await service.read_case(
+        session=session, principal=principal, case_id=case_id, purpose=x_purpose or "melihat kasus"
     )
-    await session.commit()
-    return CasePublic.of(case, timeline)
+    return CasePublic.of(*found)
 
 
 @router.get("/cases/{case_id}/audit", response_model=list[AuditEntryPublic])
@@ -213,7 +166,7 @@ async def get_audit_trail(
     case_id: UUID, session: SessionDep, principal: CurrentUser
 ) -> list[AuditEntryPublic]:
     """Who read or changed this case, when and why."""
-    require_role(principal, AUDIT_READERS, "melihat jejak audit")
-    await _case_in_scope(session, principal, case_id)
+    service.require_role(principal, AUDIT_READERS, "melihat jejak audit")
+    await service.case_in_scope(session=session, principal=principal, case_id=case_id)
     entries = await accounts.audit_trail(session=session, case_id=case_id)
     return [AuditEntryPublic.model_validate(e, from_attributes=True) for e in entries]

@@ -6,19 +6,98 @@ from uuid import UUID
 from sqlalchemy import or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake.accounts import audit
-from services.intake.domain import CaseStatus, advance, registration_number
+from services.intake.domain import (
+    CASE_READERS,
+    REGISTRARS,
+    CaseStatus,
+    advance,
+    registration_number,
+)
 from services.intake.models import Case, CaseCreate, RegistrationCounter, TimelineEntry
 from shared.areas import AreaRegistry, UnknownAreaError
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.contracts import AreaCodes, CaseRegistered, Category, Event, Person
 from shared.errors import Refusal, field_refusal
 from shared.outbox import add_event
 
 OPEN_STATUSES = [s.value for s in CaseStatus]  # until closing exists, every case is open
+
+
+def require_role(principal: Principal, allowed: frozenset[Role], doing: str) -> None:
+    if principal.role not in allowed:
+        raise Refusal(403, f"Peran Anda ({principal.role.value}) tidak dapat {doing}.")
+
+
+def require_area(principal: Principal, area_code: str) -> None:
+    if not principal.covers(area_code):
+        raise Refusal(
+            403, f"Wilayah {area_code} di luar wilayah kerja Anda ({principal.area_code})."
+        )
+
+
+async def submit_registration(
+    *,
+    session: AsyncSession,
+    data: CaseCreate,
+    areas: AreaRegistry,
+    principal: Principal,
+    trace_id: str,
+    idempotency_key: str | None,
+) -> tuple[Case, bool]:
+    """Register a case for an operator; returns (case, created). A repeated key returns the
+    case the first submit created, so a retry over a flaky connection makes one case."""
+    require_role(principal, REGISTRARS, "mendaftarkan kasus")
+    require_area(principal, data.desa_code)
+    if idempotency_key and (
+        earlier := await find_by_idempotency_key(session=session, key=idempotency_key)
+    ):
+        return earlier, False
+    try:
+        case = await register_case(
+            session=session,
+            data=data,
+            areas=areas,
+            principal=principal,
+            trace_id=trace_id,
+            idempotency_key=idempotency_key,
+        )
+    except IntegrityError:
+        # The same key submitted twice at once: the other request saved the case.
+        await session.rollback()
+        if idempotency_key and (
+            earlier := await find_by_idempotency_key(session=session, key=idempotency_key)
+        ):
+            return earlier, False
+        raise
+    return case, True
+
+
+async def read_case(
+    *, session: AsyncSession, principal: Principal, case_id: UUID, purpose: str
+) -> tuple[Case, list[TimelineEntry]]:
+    """A case of the operator's area with its timeline; the read is audited."""
+    require_role(principal, CASE_READERS, "melihat kasus")
+    case, timeline = await case_in_scope(session=session, principal=principal, case_id=case_id)
+    await audit(
+        session=session, principal=principal, action="baca_kasus", purpose=purpose, case_id=case.id
+    )
+    await session.commit()
+    return case, timeline
+
+
+async def case_in_scope(
+    *, session: AsyncSession, principal: Principal, case_id: UUID
+) -> tuple[Case, list[TimelineEntry]]:
+    found = await get_case(session=session, case_id=case_id)
+    # A case outside one's area answers like a missing one: its number reveals nothing.
+    if found is None or not principal.covers(found[0].desa_code):
+        raise Refusal(404, "Kasus tidak ditemukan")
+    return found
 
 
 async def find_by_idempotency_key(*, session: AsyncSession, key: str) -> Case | None:
