@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from services.intake import accounts, api, handlers
 from services.intake.models import TABLES
 from services.intake.settings import Settings
+from services.intake.web import pages
 from shared.runtime import ServiceRuntime, create_service_app
 
 
@@ -25,6 +26,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings or Settings(),
         title="SLRT Intake (Puskesos desa)",
         tables=TABLES,
-        routers=[api.router],
+        routers=[api.router, pages.router],
         subscribe=handlers.subscribe_all,
     )

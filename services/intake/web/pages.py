@@ -1,0 +1,212 @@
+"""Page routes: server-rendered HTML in Bahasa Indonesia, no script bundle, one request a page.
+
+The pages call the same service functions as the API, so a form refuses exactly what the
+API refuses, with the same words.
+"""
+
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Cookie, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from services.intake import accounts, service
+from services.intake.domain import CASE_READERS, CATEGORY_LABELS, STATUS_LABELS, CaseStatus
+from services.intake.models import CaseCreate, CasePublic, CaseSummary
+from shared.areas import Area, AreaRegistry
+from shared.auth import Principal
+from shared.contracts import Category
+from shared.errors import Refusal, field_errors
+from shared.logging import current_trace_id
+from shared.runtime import RuntimeDep, SessionDep
+
+SESSION_COOKIE = "slrt_session"
+templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+router = APIRouter(include_in_schema=False)
+CATEGORIES = [(c.value, label) for c, label in CATEGORY_LABELS.items()]
+STATUSES = [(s.value, label) for s, label in STATUS_LABELS.items()]
+CookieToken = Annotated[str | None, Cookie(alias=SESSION_COOKIE)]
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+async def signed_in(session: SessionDep, token: str | None) -> Principal | None:
+    return await accounts.principal_for_token(session=session, token=token) if token else None
+
+
+def to_login() -> RedirectResponse:
+    return RedirectResponse("/masuk", status_code=303)
+
+
+@router.get("/")
+async def home() -> RedirectResponse:
+    return RedirectResponse("/kasus", status_code=303)
+
+
+@router.get("/masuk")
+async def login_page(request: Request) -> HTMLResponse:
+    return render(request, "login.html")
+
+
+@router.post("/masuk", response_model=None)
+async def login(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=200)],
+) -> Response:
+    signed = await accounts.sign_in(session=session, username=username, password=password)
+    if signed is None:
+        error = "Nama pengguna atau kata sandi salah."
+        return render(request, "login.html", 401, error=error, username=username)
+    response = RedirectResponse("/kasus", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE, signed[2], httponly=True, samesite="strict", max_age=12 * 3600
+    )
+    return response
+
+
+@router.get("/keluar")
+async def logout(session: SessionDep, token: CookieToken = None) -> RedirectResponse:
+    if token:
+        await accounts.sign_out(session=session, token=token)
+    response = to_login()
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/kasus", response_model=None)
+async def case_list(
+    request: Request,
+    session: SessionDep,
+    token: CookieToken = None,
+    q: str = "",
+    status: str = "",
+    category: str = "",
+) -> Response:
+    principal = await signed_in(session, token)
+    if principal is None:
+        return to_login()
+    service.require_role(principal, CASE_READERS, "melihat kasus")
+    cases = await service.list_cases(
+        session=session,
+        area_code=principal.area_code,
+        status=CaseStatus(status) if status in CaseStatus.__members__.values() else None,
+        category=Category(category) if category in Category.__members__.values() else None,
+        q=q[:100] or None,
+        limit=100,
+    )
+    return render(
+        request,
+        "list.html",
+        principal=principal,
+        cases=[CaseSummary.of(c) for c in cases],
+        q=q,
+        status=status,
+        category=category,
+        statuses=STATUSES,
+        categories=CATEGORIES,
+    )
+
+
+def desas_of(areas: AreaRegistry, principal: Principal) -> list[Area]:
+    """The desa a form may choose: those in the operator's area."""
+    if areas.get(principal.area_code).level == "desa":
+        return [areas.get(principal.area_code)]
+    found: list[Area] = []
+    for child in areas.children(principal.area_code):
+        found.extend([child] if child.level == "desa" else areas.children(child.code))
+    return found
+
+
+def register_form(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Principal,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    context.setdefault("form", {})
+    context.setdefault("errors", [])
+    context.setdefault("idempotency_key", uuid4().hex)
+    return render(
+        request,
+        "register.html",
+        status_code,
+        principal=principal,
+        desas=desas_of(runtime.areas, principal),
+        categories=CATEGORIES,
+        **context,
+    )
+
+
+@router.get("/kasus/baru", response_model=None)
+async def new_case(
+    request: Request, session: SessionDep, runtime: RuntimeDep, token: CookieToken = None
+) -> Response:
+    principal = await signed_in(session, token)
+    if principal is None:
+        return to_login()
+    return register_form(request, runtime, principal)
+
+
+@router.post("/kasus/baru", response_model=None)
+async def submit_case(
+    request: Request, session: SessionDep, runtime: RuntimeDep, token: CookieToken = None
+) -> Response:
+    principal = await signed_in(session, token)
+    if principal is None:
+        return to_login()
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    key = form.pop("idempotency_key", "") or None
+    fields = {k: v for k, v in form.items() if v != ""} | {"urgent": form.get("urgent") == "true"}
+    try:
+        data = CaseCreate.model_validate(fields)
+        case, created = await service.submit_registration(
+            session=session,
+            data=data,
+            areas=runtime.areas,
+            principal=principal,
+            trace_id=current_trace_id(),
+            idempotency_key=key,
+        )
+    except ValidationError as exc:
+        errors = field_errors(exc.errors())
+        return register_form(
+            request, runtime, principal, 422, form=form, errors=errors, idempotency_key=key
+        )
+    except Refusal as refusal:
+        errors = refusal.extra.get("errors", [])
+        return register_form(
+            request,
+            runtime,
+            principal,
+            refusal.status_code,
+            form=form,
+            errors=errors,
+            message=refusal.message,
+            idempotency_key=key,
+        )
+    if created:
+        runtime.relay.wake()
+    return RedirectResponse(f"/kasus/{case.id}?baru=1", status_code=303)
+
+
+@router.get("/kasus/{case_id}", response_model=None)
+async def case_page(
+    request: Request, case_id: UUID, session: SessionDep, token: CookieToken = None, baru: int = 0
+) -> Response:
+    principal = await signed_in(session, token)
+    if principal is None:
+        return to_login()
+    found = await service.read_case(
+        session=session, principal=principal, case_id=case_id, purpose="halaman kasus"
+    )
+    return render(
+        request, "case.html", principal=principal, case=CasePublic.of(*found), created=bool(baru)
+    )

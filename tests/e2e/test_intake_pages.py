@@ -1,0 +1,124 @@
+"""The village operator's pages in a real browser (Debian's chromium driven by Playwright),
+against intake as a real process on a real nats-server, on SQLite and PostgreSQL."""
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from services.intake.accounts import DEMO_PASSWORD
+from shared.provision import provision
+from slrt.natsserver import NatsServer, free_port
+from slrt.services import spec_of
+from slrt.up import ServiceProcess, service_env, wait_ready
+from tests.conftest import IN_CI, PostgresDatabases, database_factory
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not shutil.which(CHROMIUM):
+        if IN_CI:
+            pytest.fail("Debian's chromium is required under CI=true (.ci/run installs it)")
+        pytest.skip("chromium not installed (apt-get install -y chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def intake_url(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_databases: PostgresDatabases | None,
+) -> Iterator[str]:
+    var_dir = tmp_path_factory.mktemp(f"pages-{request.param}")
+    databases = database_factory(request.param, var_dir, postgres_databases)
+    nats = NatsServer(port=free_port(), store_dir=var_dir / "nats")
+    nats.start()
+    # Playwright's sync API keeps an event loop running in this thread: provision in another.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, provision(nats.url)).result()
+    spec, port = spec_of("intake"), free_port()
+    env = service_env(
+        spec, nats_url=nats.url, var_dir=var_dir, port=port, database_url=databases.new()
+    )
+    env["SLRT_INTAKE_DEMO_USERS"] = "true"
+    intake = ServiceProcess(spec, port, env, log_file=var_dir / "intake.log")
+    intake.start()
+    try:
+        wait_ready([intake], timeout=60)
+        yield intake.url
+    finally:
+        intake.stop()
+        nats.stop()
+
+
+@pytest.fixture
+def page(intake_url: str, browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(base_url=intake_url, locale="id-ID")
+    page = context.new_page()
+    page.goto("/kasus")  # not signed in: sent to the sign-in page
+    expect(page.get_by_role("heading", name="Masuk")).to_be_visible()
+    page.get_by_label("Nama pengguna").fill("desa-3317012001")
+    page.get_by_label("Kata sandi").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    expect(page.get_by_role("heading", name="Daftar kasus · 33.17.01.2001")).to_be_visible()
+    yield page
+    context.close()
+
+
+def fill_registration(page: Page, nik: str) -> None:
+    page.get_by_label("NIK (16 angka)").fill(nik)
+    page.get_by_label("Nama lengkap").fill("Sumarni Wulandari")
+    page.get_by_label("Tanggal lahir").fill("1985-07-05")
+    page.get_by_label("Jenis kelamin").select_option("P")
+    page.get_by_label("Nomor HP (boleh kosong)").fill("0813 2222 3333")
+    page.get_by_label("Kategori pengaduan").select_option("pbi_reaktivasi")
+    page.get_by_label("Cerita/keluhan warga").fill(
+        "KIS tidak aktif, anak perlu berobat ke puskesmas"
+    )
+
+
+def test_register_through_the_form_see_the_nik_message_and_find_the_case(
+    page: Page, tmp_path: Path
+) -> None:
+    page.get_by_role("link", name="+ Daftarkan kasus").click()
+    fill_registration(page, "33170145078")  # eleven digits: a typo at the desk
+    page.get_by_role("button", name="Simpan dan beri nomor registrasi").click()
+    expect(page.locator("#nik-error")).to_have_text("NIK harus 16 angka")
+    expect(page.get_by_label("Nama lengkap")).to_have_value("Sumarni Wulandari")  # nothing retyped
+
+    page.get_by_label("NIK (16 angka)").fill("3317014507850021")
+    page.get_by_role("button", name="Simpan dan beri nomor registrasi").click()
+    expect(page.get_by_role("status")).to_contain_text("Berikan nomor registrasi ini kepada warga")
+    number = page.get_by_role("heading", level=1).inner_text()
+    assert number.startswith("3317012001-")
+    expect(page.get_by_text("331701******0021")).to_be_visible()
+
+    page.get_by_role("link", name="Daftar kasus").click()
+    page.get_by_label("Cari nama atau nomor registrasi").fill("sumarni")
+    page.get_by_role("button", name="Tampilkan").click()
+    expect(page.get_by_role("link", name=number)).to_be_visible()
+
+
+def test_a_birth_date_that_contradicts_the_nik_is_explained(page: Page) -> None:
+    page.goto("/kasus/baru")
+    fill_registration(page, "3317014507850022")
+    page.get_by_label("Tanggal lahir").fill("1985-07-06")
+    page.get_by_role("button", name="Simpan dan beri nomor registrasi").click()
+    expect(page.get_by_role("alert")).to_contain_text("tidak sesuai dengan NIK")
