@@ -115,6 +115,8 @@ class CaseRegistered(Event):
     category: Category
     description: str
     urgent: bool = False
+    # The citizen agreed to share their data with the programs they are referred to.
+    consent_to_share: bool = False
 
 
 class CaseVerified(Event):
@@ -126,6 +128,7 @@ class CaseVerified(Event):
     version: Literal[1] = 1
     category: Category
     urgent: bool = False
+    consent_to_share: bool = False
     identity_consistent: bool
     findings: list[str] = Field(default_factory=list)
     in_dtks: bool | None = None

@@ -27,6 +27,9 @@ class CaseCreate(SQLModel):
     category: Category
     description: str = Field(min_length=5, max_length=4000)
     urgent: bool = False
+    consent_to_share: bool = Field(
+        default=False, description="Warga setuju datanya dibagikan ke program/instansi rujukan"
+    )
 
     @field_validator("nik")
     @classmethod
@@ -76,6 +79,9 @@ class Case(SQLModel, table=True):
     category: str
     description: str
     urgent: bool = False
+    consent_to_share: bool = False
+    consent_recorded_by: str | None = None
+    consent_recorded_at: datetime | None = None
     status: str = CaseStatus.REGISTERED.value
     idempotency_key: str | None = Field(default=None, unique=True)
     created_at: datetime = Field(default_factory=_now)
@@ -128,6 +134,9 @@ class CasePublic(SQLModel):
     category: str
     category_label: str
     urgent: bool
+    consent_to_share: bool
+    consent_recorded_by: str | None
+    consent_recorded_at: datetime | None
     status: str
     status_label: str
     created_at: datetime
@@ -144,6 +153,9 @@ class CasePublic(SQLModel):
             category=case.category,
             category_label=CATEGORY_LABELS[Category(case.category)],
             urgent=case.urgent,
+            consent_to_share=case.consent_to_share,
+            consent_recorded_by=case.consent_recorded_by,
+            consent_recorded_at=case.consent_recorded_at,
             status=case.status,
             status_label=STATUS_LABELS[CaseStatus(case.status)],
             created_at=case.created_at,

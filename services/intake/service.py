@@ -128,6 +128,9 @@ async def register_case(
         kecamatan_code=path.kecamatan,
         kabupaten_code=path.kabupaten,
         idempotency_key=idempotency_key,
+        # Consent is recorded with who took it and when: the referral may rely on it.
+        consent_recorded_by=principal.username if data.consent_to_share else None,
+        consent_recorded_at=datetime.now(UTC) if data.consent_to_share else None,
         **data.model_dump(),
     )
     event = CaseRegistered(
@@ -142,6 +145,7 @@ async def register_case(
         category=data.category,
         description=data.description,
         urgent=data.urgent,
+        consent_to_share=data.consent_to_share,
     )
     session.add(case)
     session.add(

@@ -33,6 +33,7 @@ async def verify_case(*, session: AsyncSession, registered: CaseRegistered) -> V
             actor=service_actor("verval", registered.area.kabupaten),
             category=registered.category,
             urgent=registered.urgent,
+            consent_to_share=registered.consent_to_share,
             identity_consistent=assessment.identity_consistent,
             findings=assessment.findings,
         ),

@@ -104,11 +104,15 @@ def test_register_through_the_form_see_the_nik_message_and_find_the_case(
     expect(page.get_by_label("Nama lengkap")).to_have_value("Sumarni Wulandari")  # nothing retyped
 
     page.get_by_label("NIK (16 angka)").fill("3317014507850021")
+    page.get_by_label("Warga setuju datanya dibagikan").check()
     page.get_by_role("button", name="Simpan dan beri nomor registrasi").click()
     expect(page.get_by_role("status")).to_contain_text("Berikan nomor registrasi ini kepada warga")
     number = page.get_by_role("heading", level=1).inner_text()
     assert number.startswith("3317012001-")
     expect(page.get_by_text("331701******0021")).to_be_visible()
+    expect(
+        page.get_by_text("Persetujuan berbagi data dicatat oleh desa-3317012001")
+    ).to_be_visible()
 
     page.get_by_role("link", name="Daftar kasus").click()
     page.get_by_label("Cari nama atau nomor registrasi").fill("sumarni")

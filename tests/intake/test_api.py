@@ -131,3 +131,16 @@ async def test_the_callers_trace_id_travels_with_the_event(intake: Intake) -> No
     assert row.trace_id == "desk-3-trace-77"
     untraced = await intake.register(category="pkh")
     assert len(untraced.headers["X-Trace-Id"]) == 32
+
+
+async def test_consent_is_recorded_with_who_and_when_and_travels_with_the_event(
+    intake: Intake,
+) -> None:
+    with_consent = (await intake.register(as_user="bo-sumber", consent_to_share=True)).json()
+    without = (await intake.register(category="pkh")).json()
+    shown = (await intake.get(with_consent["url"])).json()
+    assert shown["consent_to_share"] is True
+    assert shown["consent_recorded_by"] == "bo-sumber" and shown["consent_recorded_at"]
+    assert (await intake.get(without["url"])).json()["consent_recorded_by"] is None
+    payloads = [row.payload for row in await intake.outbox()]
+    assert ['"consent_to_share":true' in p for p in payloads] == [True, False]

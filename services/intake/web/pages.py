@@ -164,7 +164,8 @@ async def submit_case(
         return to_login()
     form = {key: str(value) for key, value in (await request.form()).items()}
     key = form.pop("idempotency_key", "") or None
-    fields = {k: v for k, v in form.items() if v != ""} | {"urgent": form.get("urgent") == "true"}
+    checkboxes = {name: form.get(name) == "true" for name in ("urgent", "consent_to_share")}
+    fields = {k: v for k, v in form.items() if v != ""} | checkboxes
     try:
         data = CaseCreate.model_validate(fields)
         case, created = await service.submit_registration(
