@@ -5,10 +5,12 @@ an operator sees and changes only cases in their own area, and every read of a c
 personal data and every change is written to the audit log.
 """
 
+from datetime import date
+from math import ceil
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Cookie, Depends, Header, Query, Response
+from fastapi import APIRouter, Cookie, Depends, Header, Query, Request, Response
 
 from services.intake import accounts, service
 from services.intake.domain import (
@@ -16,6 +18,7 @@ from services.intake.domain import (
     CASE_READERS,
     STATUS_LABELS,
     CaseStatus,
+    RateLimiter,
 )
 from services.intake.models import (
     AuditEntryPublic,
@@ -26,6 +29,7 @@ from services.intake.models import (
     CaseSummary,
     LoginIn,
     LoginOut,
+    PublicStatus,
 )
 from shared.auth import Principal
 from shared.contracts import Category
@@ -53,6 +57,33 @@ async def current_principal(
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def check_status_rate(request: Request) -> None:
+    """Refuse a client that looks up statuses faster than a citizen would (429)."""
+    limiter: RateLimiter = request.app.state.status_limiter
+    client = request.client.host if request.client else "unknown"
+    wait = limiter.retry_after(client)
+    if wait > 0:
+        raise Refusal(
+            429,
+            f"Terlalu banyak percobaan. Coba lagi dalam {ceil(wait)} detik.",
+            retry_after=ceil(wait),
+        )
+
+
+@router.get("/status", response_model=PublicStatus, dependencies=[Depends(check_status_rate)])
+async def public_status(
+    session: SessionDep,
+    registration_number: Annotated[str, Query(max_length=40)],
+    birth_date: date,
+) -> PublicStatus:
+    """For the citizen: status and next step of a case, given its number and the birth date.
+    No sign-in; no personal data; rate-limited per client."""
+    case = await service.public_status(
+        session=session, registration_number=registration_number, birth_date=birth_date
+    )
+    return PublicStatus.of(case)
 
 
 @router.post("/login", response_model=LoginOut)

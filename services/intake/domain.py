@@ -1,6 +1,9 @@
 """Intake's rules: phone numbers, registration numbers, case status and its labels. No I/O."""
 
 import re
+import time
+from collections import deque
+from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
 
@@ -47,10 +50,56 @@ STATUS_LABELS: dict[CaseStatus, str] = {
 }
 _STATUS_ORDER = list(CaseStatus)
 
+# What the citizen should do next, as the public status page says it.
+NEXT_STEPS: dict[CaseStatus, str] = {
+    CaseStatus.REGISTERED: (
+        "Data Anda sedang diperiksa. Tidak perlu datang lagi; kami kabari lewat SMS "
+        "atau kantor desa."
+    ),
+    CaseStatus.NEEDS_CORRECTION: "Datang ke kantor desa membawa KTP dan KK untuk memperbaiki data.",
+    CaseStatus.VERIFIED: (
+        "Data Anda sudah sesuai. Kasus sedang disiapkan untuk dirujuk ke program yang tepat."
+    ),
+    CaseStatus.REFERRED: (
+        "Kasus Anda sudah dirujuk. Tunggu kabar dari program/instansi tujuan; kami kabari hasilnya."
+    ),
+}
+
 
 def advance(current: CaseStatus, reported: CaseStatus) -> CaseStatus:
     """The later of two statuses: events from different services may arrive out of order."""
     return max(current, reported, key=_STATUS_ORDER.index)
+
+
+class RateLimiter:
+    """At most `limit` attempts per key within `window` seconds (a sliding window).
+
+    Keeps the public status page from being used to enumerate registration numbers. It lives
+    in one process: behind several intake instances each counts on its own.
+    """
+
+    def __init__(
+        self, *, limit: int, window: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._attempts: dict[str, deque[float]] = {}
+
+    def retry_after(self, key: str) -> float:
+        """Record an attempt; 0 if allowed, else the seconds until the next one will be."""
+        now = self.clock()
+        attempts = self._attempts.setdefault(key, deque())
+        while attempts and attempts[0] <= now - self.window:
+            attempts.popleft()
+        if len(attempts) >= self.limit:
+            return attempts[0] + self.window - now
+        attempts.append(now)
+        if len(self._attempts) > 10_000:  # forget idle keys so memory stays bounded
+            self._attempts = {
+                k: v for k, v in self._attempts.items() if v and v[-1] > now - self.window
+            }
+        return 0.0
 
 
 class PhoneError(ValueError):

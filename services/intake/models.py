@@ -6,7 +6,13 @@ from uuid import UUID, uuid4
 from pydantic import field_validator, model_validator
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
-from services.intake.domain import CATEGORY_LABELS, STATUS_LABELS, CaseStatus, normalise_phone
+from services.intake.domain import (
+    CATEGORY_LABELS,
+    NEXT_STEPS,
+    STATUS_LABELS,
+    CaseStatus,
+    normalise_phone,
+)
 from shared.contracts import Category, Sex
 from shared.identity import mask_nik, nik_disagreements, parse_nik
 
@@ -276,3 +282,26 @@ TABLES = [
     LoginSession.__table__,  # type: ignore[attr-defined]
     AuditEntry.__table__,  # type: ignore[attr-defined]
 ]
+
+
+class PublicStatus(SQLModel):
+    """What anyone holding a registration number and birth date may see: no personal data."""
+
+    registration_number: str
+    category_label: str
+    status: str
+    status_label: str
+    next_step: str
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, case: Case) -> "PublicStatus":
+        status = CaseStatus(case.status)
+        return cls(
+            registration_number=case.registration_number,
+            category_label=CATEGORY_LABELS[Category(case.category)],
+            status=status.value,
+            status_label=STATUS_LABELS[status],
+            next_step=NEXT_STEPS[status],
+            updated_at=case.updated_at,
+        )

@@ -100,6 +100,17 @@ async def case_in_scope(
     return found
 
 
+async def public_status(
+    *, session: AsyncSession, registration_number: str, birth_date: date
+) -> Case:
+    """The case a citizen asks about, if number and birth date both match; else 404."""
+    query = select(Case).where(Case.registration_number == registration_number.strip())
+    case = (await session.exec(query)).first()
+    if case is None or case.birth_date != birth_date:
+        raise Refusal(404, "Nomor registrasi atau tanggal lahir tidak cocok.")
+    return case
+
+
 async def find_by_idempotency_key(*, session: AsyncSession, key: str) -> Case | None:
     """The case an earlier submit with this key created, if any."""
     return (await session.exec(select(Case).where(Case.idempotency_key == key))).first()

@@ -4,6 +4,7 @@ The pages call the same service functions as the API, so a form refuses exactly 
 API refuses, with the same words.
 """
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID, uuid4
@@ -14,8 +15,9 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from services.intake import accounts, service
+from services.intake.api import check_status_rate
 from services.intake.domain import CASE_READERS, CATEGORY_LABELS, STATUS_LABELS, CaseStatus
-from services.intake.models import CaseCreate, CasePublic, CaseSummary
+from services.intake.models import CaseCreate, CasePublic, CaseSummary, PublicStatus
 from shared.areas import Area, AreaRegistry
 from shared.auth import Principal
 from shared.contracts import Category
@@ -78,6 +80,27 @@ async def logout(session: SessionDep, token: CookieToken = None) -> RedirectResp
     response = to_login()
     response.delete_cookie(SESSION_COOKIE)
     return response
+
+
+@router.get("/status")
+async def status_page(
+    request: Request, session: SessionDep, registration_number: str = "", birth_date: str = ""
+) -> HTMLResponse:
+    """The citizen's own page: no sign-in, no personal data, rate-limited like the API."""
+    context: dict[str, Any] = {"registration_number": registration_number, "birth_date": birth_date}
+    if not (registration_number and birth_date):
+        return render(request, "status.html", **context)
+    try:
+        check_status_rate(request)
+        born = date.fromisoformat(birth_date)
+        case = await service.public_status(
+            session=session, registration_number=registration_number[:40], birth_date=born
+        )
+    except ValueError:
+        return render(request, "status.html", 422, error="Tanggal lahir tidak valid.", **context)
+    except Refusal as refusal:
+        return render(request, "status.html", refusal.status_code, error=refusal.message, **context)
+    return render(request, "status.html", result=PublicStatus.of(case), **context)
 
 
 @router.get("/kasus", response_model=None)
