@@ -7,17 +7,20 @@ personal data and every change is written to the audit log.
 
 from datetime import date
 from math import ceil
+from pathlib import Path
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Cookie, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Cookie, Depends, Form, Header, Query, Request, Response, UploadFile
 
-from services.intake import accounts, service
+from services.intake import accounts, documents, service
 from services.intake.domain import (
     AUDIT_READERS,
     CASE_READERS,
+    MAX_DOCUMENT_BYTES,
     STATUS_LABELS,
     CaseStatus,
+    DocumentType,
     RateLimiter,
 )
 from services.intake.models import (
@@ -27,6 +30,7 @@ from services.intake.models import (
     CaseCreated,
     CasePublic,
     CaseSummary,
+    DocumentChecklist,
     LoginIn,
     LoginOut,
     PublicStatus,
@@ -163,6 +167,7 @@ async def list_cases(
     q: Annotated[
         str | None, Query(max_length=100, description="nama atau nomor registrasi")
     ] = None,
+    incomplete: Annotated[bool | None, Query(description="dokumen belum lengkap")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[CaseSummary]:
     """The cases of the caller's area, newest first, without NIK or phone."""
@@ -174,6 +179,7 @@ async def list_cases(
         category=category,
         q=q,
         limit=limit,
+        incomplete=incomplete,
     )
     return [CaseSummary.of(case) for case in cases]
 
@@ -190,6 +196,41 @@ async def get_case(
         session=session, principal=principal, case_id=case_id, purpose=x_purpose or "melihat kasus"
     )
     return CasePublic.of(*found)
+
+
+@router.post("/cases/{case_id}/documents", status_code=201, response_model=DocumentChecklist)
+async def upload_document(
+    case_id: UUID,
+    doc_type: Annotated[DocumentType, Form()],
+    file: UploadFile,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: CurrentUser,
+) -> DocumentChecklist:
+    """Add a document (JPG, PNG or PDF, at most 5 MB); returns what is still missing."""
+    content = await file.read(MAX_DOCUMENT_BYTES + 1)  # one byte more tells "too big"
+    return await documents.add_document(
+        session=session,
+        storage=document_storage(runtime),
+        principal=principal,
+        case_id=case_id,
+        doc_type=doc_type,
+        content=content,
+    )
+
+
+@router.get("/cases/{case_id}/documents", response_model=DocumentChecklist)
+async def document_checklist(
+    case_id: UUID, session: SessionDep, principal: CurrentUser
+) -> DocumentChecklist:
+    """The case's documents and the ones the SOP still asks for."""
+    service.require_role(principal, CASE_READERS, "melihat dokumen")
+    case, _ = await service.case_in_scope(session=session, principal=principal, case_id=case_id)
+    return await documents.checklist_of(session=session, case=case)
+
+
+def document_storage(runtime: RuntimeDep) -> Path:
+    return runtime.settings.var_dir / "intake" / "documents"
 
 
 @router.get("/cases/{case_id}/audit", response_model=list[AuditEntryPublic])

@@ -33,6 +33,77 @@ CASE_READERS = frozenset({Role.FRONT_OFFICE, Role.BACK_OFFICE, Role.SUPERVISOR, 
 AUDIT_READERS = frozenset({Role.SUPERVISOR, Role.SECRETARIAT, Role.ADMIN})
 
 
+class DocumentType(StrEnum):
+    """The documents the Puskesos SOP asks for (seed 004, lines 1340-1510)."""
+
+    KTP = "ktp"
+    KK = "kk"
+    SKTM = "sktm"
+    KKS_KIP = "kks_kip"
+    DOMICILE_LETTER = "surat_domisili"
+    ELECTRICITY_BILL = "rekening_listrik"
+    HOUSE_FRONT = "foto_rumah_depan"
+    HOUSE_SIDE = "foto_rumah_samping"
+
+
+DOCUMENT_LABELS: dict[DocumentType, str] = {
+    DocumentType.KTP: "Fotokopi KTP",
+    DocumentType.KK: "Fotokopi Kartu Keluarga",
+    DocumentType.SKTM: "Surat Keterangan Tidak Mampu (SKTM)",
+    DocumentType.KKS_KIP: "KKS/KIP (jika punya)",
+    DocumentType.DOMICILE_LETTER: "Surat keterangan domisili",
+    DocumentType.ELECTRICITY_BILL: "Rekening listrik",
+    DocumentType.HOUSE_FRONT: "Foto rumah tampak depan",
+    DocumentType.HOUSE_SIDE: "Foto rumah tampak samping",
+}
+_HOUSEHOLD_EVIDENCE = (
+    DocumentType.SKTM,
+    DocumentType.ELECTRICITY_BILL,
+    DocumentType.HOUSE_FRONT,
+    DocumentType.HOUSE_SIDE,
+)
+# Beyond identity (KTP or, without one, a domicile letter; and the KK). An emergency asks
+# for nothing more at the desk: the documents can follow the patient.
+EXTRA_DOCUMENTS: dict[Category, tuple[DocumentType, ...]] = {
+    Category.PBI_REACTIVATION: (DocumentType.SKTM,),
+    Category.PBI_ENROLMENT: _HOUSEHOLD_EVIDENCE,
+    Category.DTKS_REGISTRATION: _HOUSEHOLD_EVIDENCE,
+    Category.DTKS_CORRECTION: (DocumentType.SKTM,),
+    Category.PKH: _HOUSEHOLD_EVIDENCE,
+    Category.BPNT: _HOUSEHOLD_EVIDENCE,
+    Category.PIP: (DocumentType.SKTM,),
+    Category.RTLH: _HOUSEHOLD_EVIDENCE,
+    Category.ATENSI: (DocumentType.SKTM,),
+    Category.HEALTH_EMERGENCY: (),
+    Category.OTHER: (),
+}
+
+
+def required_documents(category: Category, *, has_no_id: bool) -> list[DocumentType]:
+    identity = DocumentType.DOMICILE_LETTER if has_no_id else DocumentType.KTP
+    return [identity, DocumentType.KK, *EXTRA_DOCUMENTS[category]]
+
+
+def missing_documents(
+    category: Category, *, has_no_id: bool, uploaded: set[DocumentType]
+) -> list[DocumentType]:
+    return [d for d in required_documents(category, has_no_id=has_no_id) if d not in uploaded]
+
+
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+# Recognised by their first bytes, not by the name or the browser's claim.
+_SIGNATURES = {
+    b"\xff\xd8\xff": "image/jpeg",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"%PDF-": "application/pdf",
+}
+
+
+def sniff_content_type(head: bytes) -> str | None:
+    """The accepted type a file's first bytes show (JPEG, PNG or PDF), else None."""
+    return next((kind for magic, kind in _SIGNATURES.items() if head.startswith(magic)), None)
+
+
 class CaseStatus(StrEnum):
     """Where a case stands, in the order it normally moves."""
 

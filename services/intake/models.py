@@ -36,6 +36,7 @@ class CaseCreate(SQLModel):
     consent_to_share: bool = Field(
         default=False, description="Warga setuju datanya dibagikan ke program/instansi rujukan"
     )
+    has_no_id: bool = Field(default=False, description="Tidak punya KTP: perlu surat domisili")
 
     @field_validator("nik")
     @classmethod
@@ -86,12 +87,47 @@ class Case(SQLModel, table=True):
     description: str
     urgent: bool = False
     consent_to_share: bool = False
+    has_no_id: bool = False
+    documents_complete: bool = Field(default=False, index=True)
     consent_recorded_by: str | None = None
     consent_recorded_at: datetime | None = None
     status: str = CaseStatus.REGISTERED.value
     idempotency_key: str | None = Field(default=None, unique=True)
     created_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
+
+
+class Document(SQLModel, table=True):
+    """An uploaded document of a case; the file itself is stored once by its SHA-256."""
+
+    __tablename__ = "document"
+    __table_args__ = (UniqueConstraint("case_id", "doc_type", "sha256"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: UUID = Field(index=True, foreign_key="case.id")
+    doc_type: str
+    sha256: str
+    size: int
+    content_type: str
+    uploaded_by: str
+    uploaded_at: datetime = Field(default_factory=_now)
+
+
+class DocumentPublic(SQLModel):
+    doc_type: str
+    label: str
+    size: int
+    content_type: str
+    uploaded_by: str
+    uploaded_at: datetime
+
+
+class DocumentChecklist(SQLModel):
+    """What a case has and what the SOP still asks for."""
+
+    uploaded: list[DocumentPublic]
+    missing: list[dict[str, str]]
+    complete: bool
 
 
 class TimelineEntry(SQLModel, table=True):
@@ -140,6 +176,7 @@ class CasePublic(SQLModel):
     category: str
     category_label: str
     urgent: bool
+    documents_complete: bool
     consent_to_share: bool
     consent_recorded_by: str | None
     consent_recorded_at: datetime | None
@@ -159,6 +196,7 @@ class CasePublic(SQLModel):
             category=case.category,
             category_label=CATEGORY_LABELS[Category(case.category)],
             urgent=case.urgent,
+            documents_complete=case.documents_complete,
             consent_to_share=case.consent_to_share,
             consent_recorded_by=case.consent_recorded_by,
             consent_recorded_at=case.consent_recorded_at,
@@ -254,6 +292,7 @@ class CaseSummary(SQLModel):
     category: str
     category_label: str
     urgent: bool
+    documents_complete: bool
     status: str
     status_label: str
     created_at: datetime
@@ -268,6 +307,7 @@ class CaseSummary(SQLModel):
             category=case.category,
             category_label=CATEGORY_LABELS[Category(case.category)],
             urgent=case.urgent,
+            documents_complete=case.documents_complete,
             status=case.status,
             status_label=STATUS_LABELS[CaseStatus(case.status)],
             created_at=case.created_at,
@@ -276,6 +316,7 @@ class CaseSummary(SQLModel):
 
 TABLES = [
     Case.__table__,  # type: ignore[attr-defined]
+    Document.__table__,  # type: ignore[attr-defined]
     TimelineEntry.__table__,  # type: ignore[attr-defined]
     RegistrationCounter.__table__,  # type: ignore[attr-defined]
     User.__table__,  # type: ignore[attr-defined]

@@ -188,6 +188,7 @@ async def list_cases(
     category: Category | None,
     q: str | None,
     limit: int,
+    incomplete: bool | None = None,
 ) -> list[Case]:
     """Cases in an area (a desa, kecamatan or kabupaten), newest first, filtered."""
     query = select(Case).where(
@@ -197,6 +198,8 @@ async def list_cases(
         query = query.where(Case.status == status.value)
     if category is not None:
         query = query.where(Case.category == category.value)
+    if incomplete is not None:
+        query = query.where(col(Case.documents_complete).is_(not incomplete))
     if q:
         like = f"%{q.strip()}%"
         query = query.where(

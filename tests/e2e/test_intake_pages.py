@@ -113,6 +113,21 @@ def test_register_through_the_form_see_the_nik_message_and_find_the_case(
     expect(
         page.get_by_text("Persetujuan berbagi data dicatat oleh desa-3317012001")
     ).to_be_visible()
+    expect(page.get_by_text("Masih kurang: Fotokopi KTP, Fotokopi Kartu Keluarga")).to_be_visible()
+    page.get_by_label("Jenis dokumen").select_option("ktp")
+    scan = {
+        "name": "ktp.jpg",
+        "mimeType": "image/jpeg",
+        "buffer": b"\xff\xd8\xff\xe0" + b"x" * 2048,
+    }
+    page.get_by_label("Berkas (JPG, PNG atau PDF, maks 5 MB)").set_input_files(scan)
+    page.get_by_role("button", name="Unggah").click()
+    expect(page.get_by_text("Masih kurang: Fotokopi Kartu Keluarga")).to_be_visible()
+    page.get_by_label("Berkas (JPG, PNG atau PDF, maks 5 MB)").set_input_files(
+        {"name": "virus.exe", "mimeType": "image/jpeg", "buffer": b"MZ\x90\x00"}
+    )
+    page.get_by_role("button", name="Unggah").click()
+    expect(page.get_by_role("alert")).to_contain_text("JPG/PNG atau PDF")
 
     page.get_by_role("link", name="Daftar kasus").click()
     page.get_by_label("Cari nama atau nomor registrasi").fill("sumarni")

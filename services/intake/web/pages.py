@@ -7,16 +7,25 @@ API refuses, with the same words.
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Cookie, Form, Request
+from fastapi import APIRouter, Cookie, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from services.intake import accounts, service
-from services.intake.api import check_status_rate
-from services.intake.domain import CASE_READERS, CATEGORY_LABELS, STATUS_LABELS, CaseStatus
+from services.intake import accounts, documents, service
+from services.intake.api import check_status_rate, document_storage
+from services.intake.domain import (
+    CASE_READERS,
+    CATEGORY_LABELS,
+    DOCUMENT_LABELS,
+    MAX_DOCUMENT_BYTES,
+    STATUS_LABELS,
+    CaseStatus,
+    DocumentType,
+)
 from services.intake.models import CaseCreate, CasePublic, CaseSummary, PublicStatus
 from shared.areas import Area, AreaRegistry
 from shared.auth import Principal
@@ -29,6 +38,7 @@ SESSION_COOKIE = "slrt_session"
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 router = APIRouter(include_in_schema=False)
 CATEGORIES = [(c.value, label) for c, label in CATEGORY_LABELS.items()]
+DOCUMENT_CHOICES = [(d.value, label) for d, label in DOCUMENT_LABELS.items()]
 STATUSES = [(s.value, label) for s, label in STATUS_LABELS.items()]
 CookieToken = Annotated[str | None, Cookie(alias=SESSION_COOKIE)]
 
@@ -111,6 +121,7 @@ async def case_list(
     q: str = "",
     status: str = "",
     category: str = "",
+    incomplete: str = "",
 ) -> Response:
     principal = await signed_in(session, token)
     if principal is None:
@@ -123,6 +134,7 @@ async def case_list(
         category=Category(category) if category in Category.__members__.values() else None,
         q=q[:100] or None,
         limit=100,
+        incomplete=True if incomplete == "1" else None,
     )
     return render(
         request,
@@ -134,6 +146,7 @@ async def case_list(
         category=category,
         statuses=STATUSES,
         categories=CATEGORIES,
+        incomplete=incomplete == "1",
     )
 
 
@@ -228,9 +241,43 @@ async def case_page(
     principal = await signed_in(session, token)
     if principal is None:
         return to_login()
-    found = await service.read_case(
+    case, timeline = await service.read_case(
         session=session, principal=principal, case_id=case_id, purpose="halaman kasus"
     )
+    checklist = await documents.checklist_of(session=session, case=case)
     return render(
-        request, "case.html", principal=principal, case=CasePublic.of(*found), created=bool(baru)
+        request,
+        "case.html",
+        principal=principal,
+        case=CasePublic.of(case, timeline),
+        created=bool(baru),
+        checklist=checklist,
+        document_types=DOCUMENT_CHOICES,
+        upload_error=request.query_params.get("galat"),
     )
+
+
+@router.post("/kasus/{case_id}/dokumen", response_model=None)
+async def upload_document(
+    case_id: UUID,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    doc_type: Annotated[DocumentType, Form()],
+    file: UploadFile,
+    token: CookieToken = None,
+) -> Response:
+    principal = await signed_in(session, token)
+    if principal is None:
+        return to_login()
+    try:
+        await documents.add_document(
+            session=session,
+            storage=document_storage(runtime),
+            principal=principal,
+            case_id=case_id,
+            doc_type=doc_type,
+            content=await file.read(MAX_DOCUMENT_BYTES + 1),
+        )
+    except Refusal as refusal:
+        return RedirectResponse(f"/kasus/{case_id}?galat={quote(refusal.message)}", status_code=303)
+    return RedirectResponse(f"/kasus/{case_id}", status_code=303)
