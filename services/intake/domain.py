@@ -33,6 +33,38 @@ CASE_READERS = frozenset({Role.FRONT_OFFICE, Role.BACK_OFFICE, Role.SUPERVISOR, 
 AUDIT_READERS = frozenset({Role.SUPERVISOR, Role.SECRETARIAT, Role.ADMIN})
 
 
+class FloorType(StrEnum):
+    """Floor of the house, as the back office asks (one of the DTKS welfare indicators)."""
+
+    EARTH = "tanah"
+    BAMBOO_WOOD = "bambu_kayu"
+    CEMENT = "semen"
+    TILE = "keramik"
+
+
+class Electricity(StrEnum):
+    NONE = "tidak_ada"
+    SHARED = "menumpang"
+    VA_450 = "450va"
+    VA_900 = "900va"
+    ABOVE_900 = "lebih_900va"
+
+
+FLOOR_LABELS = {
+    FloorType.EARTH: "Tanah",
+    FloorType.BAMBOO_WOOD: "Bambu/kayu murah",
+    FloorType.CEMENT: "Semen/plester",
+    FloorType.TILE: "Keramik",
+}
+ELECTRICITY_LABELS = {
+    Electricity.NONE: "Tidak ada listrik",
+    Electricity.SHARED: "Menumpang tetangga",
+    Electricity.VA_450: "PLN 450 VA",
+    Electricity.VA_900: "PLN 900 VA",
+    Electricity.ABOVE_900: "PLN lebih dari 900 VA",
+}
+
+
 class DocumentType(StrEnum):
     """The documents the Puskesos SOP asks for (seed 004, lines 1340-1510)."""
 

@@ -11,6 +11,8 @@ from services.intake.domain import (
     NEXT_STEPS,
     STATUS_LABELS,
     CaseStatus,
+    Electricity,
+    FloorType,
     normalise_phone,
 )
 from shared.contracts import Category, Sex
@@ -37,6 +39,13 @@ class CaseCreate(SQLModel):
         default=False, description="Warga setuju datanya dibagikan ke program/instansi rujukan"
     )
     has_no_id: bool = Field(default=False, description="Tidak punya KTP: perlu surat domisili")
+    # Household economics, for the back office's review; all optional at the desk.
+    household_size: int | None = Field(default=None, ge=1, le=30)
+    working_members: int | None = Field(default=None, ge=0, le=30)
+    monthly_income: int | None = Field(default=None, ge=0, le=100_000_000, description="Rupiah")
+    floor_type: FloorType | None = None
+    electricity: Electricity | None = None
+    citizen_account: str | None = Field(default=None, max_length=2000)
 
     @field_validator("nik")
     @classmethod
@@ -61,6 +70,12 @@ class CaseCreate(SQLModel):
         if value > date.today():
             raise ValueError("tanggal lahir tidak boleh di masa depan")
         return value
+
+    @model_validator(mode="after")
+    def workers_fit_the_household(self) -> "CaseCreate":
+        if self.household_size and (self.working_members or 0) > self.household_size:
+            raise ValueError("jumlah anggota yang bekerja melebihi jumlah anggota keluarga")
+        return self
 
     @model_validator(mode="after")
     def nik_agrees_with_person(self) -> "CaseCreate":
@@ -88,6 +103,12 @@ class Case(SQLModel, table=True):
     urgent: bool = False
     consent_to_share: bool = False
     has_no_id: bool = False
+    household_size: int | None = None
+    working_members: int | None = None
+    monthly_income: int | None = None
+    floor_type: str | None = None
+    electricity: str | None = None
+    citizen_account: str | None = None
     documents_complete: bool = Field(default=False, index=True)
     consent_recorded_by: str | None = None
     consent_recorded_at: datetime | None = None
@@ -177,6 +198,7 @@ class CasePublic(SQLModel):
     category_label: str
     urgent: bool
     documents_complete: bool
+    household: dict[str, str | int | None]
     consent_to_share: bool
     consent_recorded_by: str | None
     consent_recorded_at: datetime | None
@@ -197,6 +219,14 @@ class CasePublic(SQLModel):
             category_label=CATEGORY_LABELS[Category(case.category)],
             urgent=case.urgent,
             documents_complete=case.documents_complete,
+            household={
+                "household_size": case.household_size,
+                "working_members": case.working_members,
+                "monthly_income": case.monthly_income,
+                "floor_type": case.floor_type,
+                "electricity": case.electricity,
+                "citizen_account": case.citizen_account,
+            },
             consent_to_share=case.consent_to_share,
             consent_recorded_by=case.consent_recorded_by,
             consent_recorded_at=case.consent_recorded_at,

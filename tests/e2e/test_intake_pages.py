@@ -92,6 +92,8 @@ def fill_registration(page: Page, nik: str) -> None:
     page.get_by_label("Cerita/keluhan warga").fill(
         "KIS tidak aktif, anak perlu berobat ke puskesmas"
     )
+    page.get_by_label("Jumlah anggota keluarga").fill("4")
+    page.get_by_label("Lantai rumah").select_option("tanah")
 
 
 def test_register_through_the_form_see_the_nik_message_and_find_the_case(
@@ -128,6 +130,11 @@ def test_register_through_the_form_see_the_nik_message_and_find_the_case(
     )
     page.get_by_role("button", name="Unggah").click()
     expect(page.get_by_role("alert")).to_contain_text("JPG/PNG atau PDF")
+    expect(page.get_by_text("4 anggota keluarga, 0 bekerja")).to_be_visible()
+    page.get_by_role("link", name="Cetak tanda terima").click()
+    expect(page.locator(".number")).to_have_text(number)
+    expect(page.get_by_text("Ronggo Mulyo")).to_be_visible()
+    page.go_back()
 
     page.get_by_role("link", name="Daftar kasus").click()
     page.get_by_label("Cari nama atau nomor registrasi").fill("sumarni")

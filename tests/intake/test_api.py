@@ -144,3 +144,23 @@ async def test_consent_is_recorded_with_who_and_when_and_travels_with_the_event(
     assert (await intake.get(without["url"])).json()["consent_recorded_by"] is None
     payloads = [row.payload for row in await intake.outbox()]
     assert ['"consent_to_share":true' in p for p in payloads] == [True, False]
+
+
+async def test_household_economics_are_kept_for_the_back_office(intake: Intake) -> None:
+    household = {
+        "household_size": 5,
+        "working_members": 1,
+        "monthly_income": 750000,
+        "floor_type": "tanah",
+        "electricity": "menumpang",
+        "citizen_account": "Suami buruh tani harian, musim kemarau tidak ada kerja",
+    }
+    created = (await intake.register(**household)).json()
+    shown = (await intake.get(created["url"])).json()
+    assert shown["household"] == household
+    too_many = await intake.register(category="pkh", household_size=2, working_members=3)
+    assert too_many.status_code == 422
+    assert "melebihi jumlah anggota keluarga" in too_many.json()["message"]
+    bad_floor = await intake.register(category="pkh", floor_type="marmer")
+    assert bad_floor.status_code == 422
+    assert bad_floor.json()["errors"][0]["field"] == "floor_type"

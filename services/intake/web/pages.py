@@ -21,6 +21,8 @@ from services.intake.domain import (
     CASE_READERS,
     CATEGORY_LABELS,
     DOCUMENT_LABELS,
+    ELECTRICITY_LABELS,
+    FLOOR_LABELS,
     MAX_DOCUMENT_BYTES,
     STATUS_LABELS,
     CaseStatus,
@@ -177,6 +179,8 @@ def register_form(
         principal=principal,
         desas=desas_of(runtime.areas, principal),
         categories=CATEGORIES,
+        floors=list(FLOOR_LABELS.items()),
+        electricity=list(ELECTRICITY_LABELS.items()),
         **context,
     )
 
@@ -200,7 +204,9 @@ async def submit_case(
         return to_login()
     form = {key: str(value) for key, value in (await request.form()).items()}
     key = form.pop("idempotency_key", "") or None
-    checkboxes = {name: form.get(name) == "true" for name in ("urgent", "consent_to_share")}
+    checkboxes = {
+        name: form.get(name) == "true" for name in ("urgent", "consent_to_share", "has_no_id")
+    }
     fields = {k: v for k, v in form.items() if v != ""} | checkboxes
     try:
         data = CaseCreate.model_validate(fields)
@@ -253,7 +259,34 @@ async def case_page(
         created=bool(baru),
         checklist=checklist,
         document_types=DOCUMENT_CHOICES,
+        floors={f.value: label for f, label in FLOOR_LABELS.items()},
+        electricity={e.value: label for e, label in ELECTRICITY_LABELS.items()},
         upload_error=request.query_params.get("galat"),
+    )
+
+
+@router.get("/kasus/{case_id}/tanda-terima", response_model=None)
+async def receipt(
+    request: Request,
+    case_id: UUID,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    token: CookieToken = None,
+) -> Response:
+    """The printable receipt the citizen takes home: the number to read out and what is missing."""
+    principal = await signed_in(session, token)
+    if principal is None:
+        return to_login()
+    case, timeline = await service.read_case(
+        session=session, principal=principal, case_id=case_id, purpose="cetak tanda terima"
+    )
+    return render(
+        request,
+        "receipt.html",
+        principal=principal,
+        case=CasePublic.of(case, timeline),
+        checklist=await documents.checklist_of(session=session, case=case),
+        desa_name=runtime.areas.get(case.desa_code).name,
     )
 
 
