@@ -32,7 +32,7 @@ from shared.provision import provision
 from slrt.natsserver import NatsServer, free_port
 from slrt.postgres import ensure_databases
 from slrt.services import SERVICES
-from slrt.up import ServiceProcess, service_env, wait_ready
+from slrt.up import service_processes, wait_ready
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -183,19 +183,18 @@ def run(args: argparse.Namespace) -> str:
         if args.backend == "postgresql"
         else {}
     )
-    services = []
-    for spec in SERVICES:
-        port = free_port()
-        env = service_env(
-            spec,
+    quiet = {"SLRT_INTAKE_DEMO_USERS": "true", "SLRT_LOG_LEVEL": "WARNING"}  # not the terminal
+    services = list(
+        service_processes(
+            SERVICES,
             nats_url=nats_server.url,
             var_dir=work,
-            port=port,
-            database_url=db_urls.get(spec.name),
-        )
-        env["SLRT_INTAKE_DEMO_USERS"] = "true"
-        env["SLRT_LOG_LEVEL"] = "WARNING"  # a log line per event would measure the terminal
-        services.append(ServiceProcess(spec, port, env, log_file=work / f"{spec.name}.log"))
+            database_urls=db_urls,
+            ports={spec.name: free_port() for spec in SERVICES},
+            extra_env=quiet,
+            log_dir=work,
+        ).values()
+    )
     try:
         for svc in services:
             svc.start()

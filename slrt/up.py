@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,18 +77,34 @@ class ServiceProcess:
             self.process.wait()
 
 
-def service_env(
-    spec: ServiceSpec, *, nats_url: str, var_dir: Path, port: int, database_url: str | None
-) -> dict[str, str]:
-    env = dict(os.environ)
-    env |= {
-        "SLRT_NATS_URL": nats_url,
-        "SLRT_VAR_DIR": str(var_dir),
-        f"{spec.env_prefix()}PORT": str(port),
-    }
-    if database_url:
-        env[f"{spec.env_prefix()}DATABASE_URL"] = database_url
-    return env
+def service_processes(
+    specs: Iterable[ServiceSpec],
+    *,
+    nats_url: str,
+    var_dir: Path,
+    ports: dict[str, int] | None = None,
+    database_urls: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None,
+    log_dir: Path | None = None,
+) -> dict[str, ServiceProcess]:
+    """The services as processes to start, configured through their environment.
+
+    Used by `slrt up`, the end-to-end tests and the benchmark, so all run them alike.
+    """
+    processes = {}
+    for spec in specs:
+        port = (ports or {}).get(spec.name, spec.port())
+        env = dict(os.environ) | {
+            "SLRT_NATS_URL": nats_url,
+            "SLRT_VAR_DIR": str(var_dir),
+            f"{spec.env_prefix()}PORT": str(port),
+        }
+        if database_url := (database_urls or {}).get(spec.name):
+            env[f"{spec.env_prefix()}DATABASE_URL"] = database_url
+        env |= extra_env or {}
+        log_file = log_dir / f"{spec.name}.log" if log_dir else None
+        processes[spec.name] = ServiceProcess(spec, port, env, log_file=log_file)
+    return processes
 
 
 def wait_ready(services: list[ServiceProcess], timeout: float = READY_TIMEOUT_SECONDS) -> None:
@@ -135,7 +152,16 @@ def run(options: UpOptions) -> int:
             nats.start()
             nats_url = nats.url
         asyncio.run(provision(nats_url))
-        services = _service_processes(options, nats_url)
+        demo = {"SLRT_INTAKE_DEMO_USERS": "true"} if options.demo_users else {}
+        services = list(
+            service_processes(
+                SERVICES,
+                nats_url=nats_url,
+                var_dir=options.var_dir,
+                database_urls=options.database_urls,
+                extra_env=demo,
+            ).values()
+        )
         for svc in services:
             svc.start()
         wait_ready(services)
@@ -154,22 +180,6 @@ def run(options: UpOptions) -> int:
         if nats is not None:
             nats.stop()
         print("Semua layanan berhenti.", flush=True)
-
-
-def _service_processes(options: UpOptions, nats_url: str) -> list[ServiceProcess]:
-    processes = []
-    for spec in SERVICES:
-        env = service_env(
-            spec,
-            nats_url=nats_url,
-            var_dir=options.var_dir,
-            port=spec.port(),
-            database_url=options.database_urls.get(spec.name),
-        )
-        if options.demo_users:
-            env["SLRT_INTAKE_DEMO_USERS"] = "true"
-        processes.append(ServiceProcess(spec, spec.port(), env))
-    return processes
 
 
 def _restart_dead(services: list[ServiceProcess]) -> None:

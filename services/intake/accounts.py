@@ -96,41 +96,28 @@ async def seed_demo_users(*, session: AsyncSession, areas: AreaRegistry, kabupat
     if (await session.exec(select(User.id).limit(1))).first() is not None:
         return 0
     shared_hash = hash_password(DEMO_PASSWORD)
-    plain = compact_code
-    added = 0
+    operators = [("sekretariat", "Sekretariat", Role.SECRETARIAT, kabupaten)]
+    operators.append(("admin", "Admin", Role.ADMIN, kabupaten))
     for kecamatan in areas.children(kabupaten):
-        for desa in areas.children(kecamatan.code):
-            await add_user(
-                session=session,
-                areas=areas,
-                username=f"desa-{plain(desa.code)}",
-                full_name=f"Front office {desa.name}",
-                role=Role.FRONT_OFFICE,
-                area_code=desa.code,
-                password_hash=shared_hash,
-            )
-            added += 1
-        await add_user(
-            session=session,
-            areas=areas,
-            username=f"kec-{plain(kecamatan.code)}",
-            full_name=f"Supervisor {kecamatan.name}",
-            role=Role.SUPERVISOR,
-            area_code=kecamatan.code,
-            password_hash=shared_hash,
+        code = compact_code(kecamatan.code)
+        operators.append(
+            (f"kec-{code}", f"Supervisor {kecamatan.name}", Role.SUPERVISOR, kecamatan.code)
         )
-        added += 1
-    for username, role in (("sekretariat", Role.SECRETARIAT), ("admin", Role.ADMIN)):
+        operators.extend(
+            (f"desa-{compact_code(d.code)}", f"Front office {d.name}", Role.FRONT_OFFICE, d.code)
+            for d in areas.children(kecamatan.code)
+        )
+    for username, full_name, role, area_code in operators:
         await add_user(
             session=session,
             areas=areas,
             username=username,
-            full_name=username.title(),
+            full_name=full_name,
             role=role,
-            area_code=kabupaten,
+            area_code=area_code,
             password_hash=shared_hash,
         )
-        added += 1
+    added = len(operators)
     await session.commit()
     return added
 

@@ -195,7 +195,7 @@ async def get_case(
     found = await service.read_case(
         session=session, principal=principal, case_id=case_id, purpose=x_purpose or "melihat kasus"
     )
-    return CasePublic.of(*found)
+    return CasePublic.of_case(*found)
 
 
 @router.post("/cases/{case_id}/documents", status_code=201, response_model=DocumentChecklist)

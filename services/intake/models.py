@@ -186,59 +186,6 @@ class TimelineEntryPublic(SQLModel):
     actor: str
 
 
-class CasePublic(SQLModel):
-    """A case as the API shows it: the NIK masked, the status with its words."""
-
-    id: UUID
-    registration_number: str
-    nik_masked: str
-    name: str
-    desa_code: str
-    category: str
-    category_label: str
-    urgent: bool
-    documents_complete: bool
-    household: dict[str, str | int | None]
-    consent_to_share: bool
-    consent_recorded_by: str | None
-    consent_recorded_at: datetime | None
-    status: str
-    status_label: str
-    created_at: datetime
-    timeline: list[TimelineEntryPublic]
-
-    @classmethod
-    def of(cls, case: Case, timeline: list[TimelineEntry]) -> "CasePublic":
-        return cls(
-            id=case.id,
-            registration_number=case.registration_number,
-            nik_masked=mask_nik(case.nik),
-            name=case.name,
-            desa_code=case.desa_code,
-            category=case.category,
-            category_label=CATEGORY_LABELS[Category(case.category)],
-            urgent=case.urgent,
-            documents_complete=case.documents_complete,
-            household={
-                "household_size": case.household_size,
-                "working_members": case.working_members,
-                "monthly_income": case.monthly_income,
-                "floor_type": case.floor_type,
-                "electricity": case.electricity,
-                "citizen_account": case.citizen_account,
-            },
-            consent_to_share=case.consent_to_share,
-            consent_recorded_by=case.consent_recorded_by,
-            consent_recorded_at=case.consent_recorded_at,
-            status=case.status,
-            status_label=STATUS_LABELS[CaseStatus(case.status)],
-            created_at=case.created_at,
-            timeline=[
-                TimelineEntryPublic.model_validate(e, from_attributes=True) for e in timeline
-            ],
-        )
-
-
 class CaseCreated(SQLModel):
     id: UUID
     registration_number: str
@@ -341,6 +288,41 @@ class CaseSummary(SQLModel):
             status=case.status,
             status_label=STATUS_LABELS[CaseStatus(case.status)],
             created_at=case.created_at,
+        )
+
+
+HOUSEHOLD_FIELDS = (
+    "household_size",
+    "working_members",
+    "monthly_income",
+    "floor_type",
+    "electricity",
+    "citizen_account",
+)
+
+
+class CasePublic(CaseSummary):
+    """A case as its page shows it: the summary, the NIK masked, household, consent, timeline."""
+
+    nik_masked: str
+    household: dict[str, str | int | None]
+    consent_to_share: bool
+    consent_recorded_by: str | None
+    consent_recorded_at: datetime | None
+    timeline: list[TimelineEntryPublic]
+
+    @classmethod
+    def of_case(cls, case: Case, timeline: list[TimelineEntry]) -> "CasePublic":
+        return cls(
+            **CaseSummary.of(case).model_dump(),
+            nik_masked=mask_nik(case.nik),
+            household={name: getattr(case, name) for name in HOUSEHOLD_FIELDS},
+            consent_to_share=case.consent_to_share,
+            consent_recorded_by=case.consent_recorded_by,
+            consent_recorded_at=case.consent_recorded_at,
+            timeline=[
+                TimelineEntryPublic.model_validate(e, from_attributes=True) for e in timeline
+            ],
         )
 
 

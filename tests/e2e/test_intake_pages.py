@@ -1,21 +1,16 @@
 """The village operator's pages in a real browser (Debian's chromium driven by Playwright),
 against intake as a real process on a real nats-server, on SQLite and PostgreSQL."""
 
-import asyncio
 import shutil
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from services.intake.accounts import DEMO_PASSWORD
-from shared.provision import provision
-from slrt.natsserver import NatsServer, free_port
-from slrt.services import spec_of
-from slrt.up import ServiceProcess, service_env, wait_ready
 from tests.conftest import IN_CI, PostgresDatabases, database_factory
+from tests.e2e.conftest import running_services
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
@@ -48,24 +43,8 @@ def intake_url(
 ) -> Iterator[str]:
     var_dir = tmp_path_factory.mktemp(f"pages-{request.param}")
     databases = database_factory(request.param, var_dir, postgres_databases)
-    nats = NatsServer(port=free_port(), store_dir=var_dir / "nats")
-    nats.start()
-    # Playwright's sync API keeps an event loop running in this thread: provision in another.
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, provision(nats.url)).result()
-    spec, port = spec_of("intake"), free_port()
-    env = service_env(
-        spec, nats_url=nats.url, var_dir=var_dir, port=port, database_url=databases.new()
-    )
-    env["SLRT_INTAKE_DEMO_USERS"] = "true"
-    intake = ServiceProcess(spec, port, env, log_file=var_dir / "intake.log")
-    intake.start()
-    try:
-        wait_ready([intake], timeout=60)
-        yield intake.url
-    finally:
-        intake.stop()
-        nats.stop()
+    with running_services(["intake"], var_dir, databases) as (_, services):
+        yield services["intake"].url
 
 
 @pytest.fixture

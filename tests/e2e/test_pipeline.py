@@ -17,12 +17,12 @@ import nats as nats_client
 import pytest
 
 from services.intake.accounts import DEMO_PASSWORD
-from shared.provision import provision
 from slrt.deadletter import read_dead_letters
-from slrt.natsserver import NatsServer, free_port
-from slrt.services import SERVICES
-from slrt.up import ServiceProcess, service_env, wait_ready
+from slrt.natsserver import NatsServer
+from slrt.services import SERVICE_NAMES
+from slrt.up import ServiceProcess, wait_ready
 from tests.conftest import PostgresDatabases, database_factory
+from tests.e2e.conftest import running_services
 
 pytestmark = pytest.mark.e2e
 
@@ -64,32 +64,8 @@ def stack(
 ) -> Iterator[Stack]:
     var_dir = tmp_path_factory.mktemp(f"stack-{request.param}")
     databases = database_factory(request.param, var_dir, postgres_databases)
-    nats = NatsServer(port=free_port(), store_dir=var_dir / "nats")
-    nats.start()
-    import asyncio
-
-    asyncio.run(provision(nats.url))
-    services = {}
-    for spec in SERVICES:
-        port = free_port()
-        env = service_env(
-            spec,
-            nats_url=nats.url,
-            var_dir=var_dir,
-            port=port,
-            database_url=databases.new(spec.name),
-        )
-        env["SLRT_INTAKE_DEMO_USERS"] = "true"
-        services[spec.name] = ServiceProcess(spec, port, env, log_file=var_dir / f"{spec.name}.log")
-    for svc in services.values():
-        svc.start()
-    try:
-        wait_ready(list(services.values()), timeout=60)
+    with running_services(list(SERVICE_NAMES), var_dir, databases) as (nats, services):
         yield Stack(nats, services, var_dir)
-    finally:
-        for svc in services.values():
-            svc.stop()
-        nats.stop()
 
 
 def register(stack: Stack, **changes: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Cookie, Form, Request, UploadFile
+from fastapi import APIRouter, Cookie, Depends, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
@@ -55,6 +55,17 @@ async def signed_in(session: SessionDep, token: str | None) -> Principal | None:
 
 def to_login() -> RedirectResponse:
     return RedirectResponse("/masuk", status_code=303)
+
+
+async def page_principal(session: SessionDep, token: CookieToken = None) -> Principal:
+    """The signed-in operator; anyone else is sent to the sign-in page."""
+    principal = await signed_in(session, token)
+    if principal is None:
+        raise HTTPException(status_code=303, headers={"Location": "/masuk"})
+    return principal
+
+
+PageUser = Annotated[Principal, Depends(page_principal)]
 
 
 @router.get("/")
@@ -119,15 +130,12 @@ async def status_page(
 async def case_list(
     request: Request,
     session: SessionDep,
-    token: CookieToken = None,
+    principal: PageUser,
     q: str = "",
     status: str = "",
     category: str = "",
     incomplete: str = "",
 ) -> Response:
-    principal = await signed_in(session, token)
-    if principal is None:
-        return to_login()
     service.require_role(principal, CASE_READERS, "melihat kasus")
     cases = await service.list_cases(
         session=session,
@@ -187,21 +195,15 @@ def register_form(
 
 @router.get("/kasus/baru", response_model=None)
 async def new_case(
-    request: Request, session: SessionDep, runtime: RuntimeDep, token: CookieToken = None
+    request: Request, session: SessionDep, runtime: RuntimeDep, principal: PageUser
 ) -> Response:
-    principal = await signed_in(session, token)
-    if principal is None:
-        return to_login()
     return register_form(request, runtime, principal)
 
 
 @router.post("/kasus/baru", response_model=None)
 async def submit_case(
-    request: Request, session: SessionDep, runtime: RuntimeDep, token: CookieToken = None
+    request: Request, session: SessionDep, runtime: RuntimeDep, principal: PageUser
 ) -> Response:
-    principal = await signed_in(session, token)
-    if principal is None:
-        return to_login()
     form = {key: str(value) for key, value in (await request.form()).items()}
     key = form.pop("idempotency_key", "") or None
     checkboxes = {
@@ -242,11 +244,8 @@ async def submit_case(
 
 @router.get("/kasus/{case_id}", response_model=None)
 async def case_page(
-    request: Request, case_id: UUID, session: SessionDep, token: CookieToken = None, baru: int = 0
+    request: Request, case_id: UUID, session: SessionDep, principal: PageUser, baru: int = 0
 ) -> Response:
-    principal = await signed_in(session, token)
-    if principal is None:
-        return to_login()
     case, timeline = await service.read_case(
         session=session, principal=principal, case_id=case_id, purpose="halaman kasus"
     )
@@ -255,7 +254,7 @@ async def case_page(
         request,
         "case.html",
         principal=principal,
-        case=CasePublic.of(case, timeline),
+        case=CasePublic.of_case(case, timeline),
         created=bool(baru),
         checklist=checklist,
         document_types=DOCUMENT_CHOICES,
@@ -271,12 +270,9 @@ async def receipt(
     case_id: UUID,
     session: SessionDep,
     runtime: RuntimeDep,
-    token: CookieToken = None,
+    principal: PageUser,
 ) -> Response:
     """The printable receipt the citizen takes home: the number to read out and what is missing."""
-    principal = await signed_in(session, token)
-    if principal is None:
-        return to_login()
     case, timeline = await service.read_case(
         session=session, principal=principal, case_id=case_id, purpose="cetak tanda terima"
     )
@@ -284,7 +280,7 @@ async def receipt(
         request,
         "receipt.html",
         principal=principal,
-        case=CasePublic.of(case, timeline),
+        case=CasePublic.of_case(case, timeline),
         checklist=await documents.checklist_of(session=session, case=case),
         desa_name=runtime.areas.get(case.desa_code).name,
     )
@@ -297,11 +293,8 @@ async def upload_document(
     runtime: RuntimeDep,
     doc_type: Annotated[DocumentType, Form()],
     file: UploadFile,
-    token: CookieToken = None,
+    principal: PageUser,
 ) -> Response:
-    principal = await signed_in(session, token)
-    if principal is None:
-        return to_login()
     try:
         await documents.add_document(
             session=session,
