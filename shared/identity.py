@@ -1,4 +1,4 @@
-"""The structure of the national ID number (NIK), as Dukcapil issues it.
+"""Identity formats: the national ID number (NIK) as Dukcapil issues it, and phone numbers.
 
 16 digits: province, regency and sub-district of issue (2 digits each), the birth date as
 DDMMYY with 40 added to the day for women, and a serial 0001-9999. A NIK whose parts are
@@ -6,6 +6,7 @@ impossible is a typo, not a person. Intake validates with this and verval checks
 so both read the number the same way.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -130,3 +131,24 @@ def nik_disagreements(nik: str, *, birth_date: date, sex: Sex) -> list[str]:
 def mask_nik(nik: str) -> str:
     """Shown to roles that need to recognise a NIK but not read it: area and serial only."""
     return f"{nik[:6]}******{nik[-4:]}" if len(nik) == 16 else "****"
+
+
+class PhoneError(ValueError):
+    pass
+
+
+_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+
+
+def normalise_phone(raw: str) -> str:
+    """An Indonesian mobile number as +628...; accepts 08..., 628..., +62 8..."""
+    digits = _PHONE_SEPARATORS.sub("", raw)
+    if digits.startswith("+62"):
+        digits = digits[3:]
+    elif digits.startswith("62"):
+        digits = digits[2:]
+    elif digits.startswith("0"):
+        digits = digits[1:]
+    if not digits.isdigit() or not digits.startswith("8") or not 9 <= len(digits) <= 12:
+        raise PhoneError("nomor HP tidak valid; contoh: 0812 3456 7890")
+    return f"+62{digits}"

@@ -1,6 +1,5 @@
 """Intake's rules: phone numbers, registration numbers, case status and its labels. No I/O."""
 
-import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -203,27 +202,6 @@ class RateLimiter:
                 k: v for k, v in self._attempts.items() if v and v[-1] > now - self.window
             }
         return 0.0
-
-
-class PhoneError(ValueError):
-    pass
-
-
-_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
-
-
-def normalise_phone(raw: str) -> str:
-    """An Indonesian mobile number as +628...; accepts 08..., 628..., +62 8..."""
-    digits = _PHONE_SEPARATORS.sub("", raw)
-    if digits.startswith("+62"):
-        digits = digits[3:]
-    elif digits.startswith("62"):
-        digits = digits[2:]
-    elif digits.startswith("0"):
-        digits = digits[1:]
-    if not digits.isdigit() or not digits.startswith("8") or not 9 <= len(digits) <= 12:
-        raise PhoneError("nomor HP tidak valid; contoh: 0812 3456 7890")
-    return f"+62{digits}"
 
 
 def registration_number(desa_code: str, on: date, sequence: int) -> str:

@@ -13,10 +13,9 @@ from services.intake.domain import (
     CaseStatus,
     Electricity,
     FloorType,
-    normalise_phone,
 )
 from shared.contracts import Category, Sex
-from shared.identity import mask_nik, nik_disagreements, parse_nik
+from shared.identity import mask_nik, nik_disagreements, normalise_phone, parse_nik
 
 
 def _now() -> datetime:

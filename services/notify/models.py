@@ -33,8 +33,31 @@ class Notification(SQLModel, table=True):
     recipient_kind: str
     channel: str
     body: str
+    encoding: str = "GSM-7"
+    segments: int = 1
     status: str = "sent"
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class OptOut(SQLModel, table=True):
+    """A phone number whose owner replied STOP/BERHENTI: no more messages to it."""
+
+    __tablename__ = "opt_out"
+
+    phone: str = Field(primary_key=True)
+    keyword: str
+    at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class InboundSms(SQLModel):
+    """A reply the SMS gateway forwards to us."""
+
+    sender: str = Field(alias="from", max_length=32)
+    text: str = Field(max_length=1600)
+
+
+class InboundResult(SQLModel):
+    intent: str | None = Field(description="opt_out, opt_in, or null for any other reply")
 
 
 class NotificationPublic(SQLModel):
@@ -44,8 +67,10 @@ class NotificationPublic(SQLModel):
     recipient_kind: str
     channel: str
     body: str
+    encoding: str
+    segments: int
     status: str
     created_at: datetime
 
 
-TABLES = [Recipient.__table__, Notification.__table__]  # type: ignore[attr-defined]
+TABLES = [Recipient.__table__, Notification.__table__, OptOut.__table__]  # type: ignore[attr-defined]

@@ -6,10 +6,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notify.channels import Channel
-from services.notify.domain import compose
-from services.notify.models import Notification, Recipient
+from services.notify.domain import compose, reply_intent, sms_parts
+from services.notify.models import Notification, OptOut, Recipient
 from shared.auth import service_actor
 from shared.contracts import CaseRegistered, Event, NotificationSent
+from shared.identity import normalise_phone
 from shared.outbox import add_event
 
 
@@ -31,20 +32,25 @@ async def notify(*, session: AsyncSession, event: Event, channel: Channel) -> No
     if recipient is None:
         # case.registered is consumed separately and may not be applied yet: retry later.
         raise LookupError(f"recipient of case {event.case_id} not known yet")
-    kind = "citizen" if recipient.phone else "village_office"
+    reachable = recipient.phone and await session.get(OptOut, recipient.phone) is None
+    kind = "citizen" if reachable else "village_office"
+    body = compose(event, registration_number=recipient.registration_number)
+    parts = sms_parts(body)
     notification = Notification(
         source_event_id=event.event_id,
         case_id=event.case_id,
         about_event=event.type,
         recipient_kind=kind,
         channel=channel.name,
-        body=compose(event, registration_number=recipient.registration_number),
+        body=body,
+        encoding=parts.encoding,
+        segments=parts.segments,
     )
     session.add(notification)
     await session.flush()  # the unique constraint refuses a second message before delivery
-    await channel.deliver(
-        to=recipient.phone or f"kantor-desa:{recipient.desa_code}", body=notification.body
-    )
+    # A citizen without a phone, or who opted out, is told through their village office.
+    to = recipient.phone if reachable and recipient.phone else f"kantor-desa:{recipient.desa_code}"
+    await channel.deliver(to=to, body=notification.body)
     add_event(
         session,
         NotificationSent(
@@ -59,6 +65,19 @@ async def notify(*, session: AsyncSession, event: Event, channel: Channel) -> No
         ),
     )
     return notification
+
+
+async def record_reply(*, session: AsyncSession, sender: str, text: str) -> str | None:
+    """Apply a citizen's SMS reply: STOP/BERHENTI opts out, START/MULAI opts back in."""
+    intent = reply_intent(text)
+    phone = normalise_phone(sender)
+    existing = await session.get(OptOut, phone)
+    if intent == "opt_out" and existing is None:
+        session.add(OptOut(phone=phone, keyword=text.strip().split()[0].upper()))
+    elif intent == "opt_in" and existing is not None:
+        await session.delete(existing)
+    await session.commit()
+    return intent
 
 
 async def notifications_of_case(*, session: AsyncSession, case_id: UUID) -> list[Notification]:

@@ -11,3 +11,5 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SLRT_NOTIFY_", extra="ignore")
     service_name: ClassVar[str] = "notify"
     port: int = 8004
+    # Shared secret the SMS gateway sends with replies (X-Gateway-Token); unset: no webhook.
+    gateway_token: str | None = None

@@ -1,0 +1,75 @@
+"""SMS segment rules (GSM 03.38) and how replies are read."""
+
+from datetime import date
+from uuid import uuid4
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.notify.domain import GSM7_BASIC, SmsParts, compose, reply_intent, sms_parts
+from shared.areas import DesaPath
+from shared.contracts import Actor, AreaCodes, CaseRegistered, Category, Person, Sex
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "units", "segments"),
+    [
+        ("a" * 160, "GSM-7", 160, 1),
+        ("a" * 161, "GSM-7", 161, 2),
+        ("a" * 306, "GSM-7", 306, 2),
+        ("a" * 307, "GSM-7", 307, 3),
+        ("€" * 80, "GSM-7", 160, 1),  # extension characters take two septets
+        ("[" * 81, "GSM-7", 162, 2),
+        ("ĝ" * 70, "UCS-2", 70, 1),  # one character outside GSM-7 makes the whole text UCS-2
+        ("a" * 69 + "ĝ", "UCS-2", 70, 1),
+        ("a" * 70 + "ĝ", "UCS-2", 71, 2),
+        ("😀" * 35, "UCS-2", 70, 1),  # outside the BMP: two UTF-16 units each
+        ("", "GSM-7", 0, 1),
+    ],
+)
+def test_segments(text: str, encoding: str, units: int, segments: int) -> None:
+    assert sms_parts(text) == SmsParts(encoding, units, segments)
+
+
+@given(st.text(alphabet=sorted(GSM7_BASIC), max_size=1000))
+def test_gsm_segments_never_exceed_their_capacity(text: str) -> None:
+    parts = sms_parts(text)
+    capacity = 160 if parts.segments == 1 else 153 * parts.segments
+    assert parts.units <= capacity
+    assert parts.segments == 1 or parts.units > 153 * (parts.segments - 1)
+
+
+def test_built_in_messages_fit_in_two_segments() -> None:
+    event = CaseRegistered(
+        case_id=uuid4(),
+        area=AreaCodes.of(DesaPath.of("33.17.01.2001")),
+        trace_id="t",
+        actor=Actor(user_id="u", role="front_office", area_code="33.17.01.2001"),
+        registration_number="3317012001-2611-0001",
+        person=Person(
+            nik="3317014507850001", name="S", birth_date=date(1985, 7, 5), sex=Sex.FEMALE
+        ),
+        category=Category.PKH,
+        description="x",
+    )
+    parts = sms_parts(compose(event, registration_number=event.registration_number))
+    assert parts.encoding == "GSM-7" and parts.segments <= 2
+
+
+@pytest.mark.parametrize(
+    ("reply", "intent"),
+    [
+        ("STOP", "opt_out"),
+        (" berhenti ", "opt_out"),
+        ("Berhenti.", "opt_out"),
+        ("stop kirim sms", "opt_out"),
+        ("MULAI", "opt_in"),
+        ("start", "opt_in"),
+        ("terima kasih pak", None),
+        ("", None),
+        ("STOPP", None),
+    ],
+)
+def test_replies(reply: str, intent: str | None) -> None:
+    assert reply_intent(reply) == intent

@@ -1,0 +1,137 @@
+"""A citizen who replies STOP or BERHENTI gets no more messages; their village office does.
+Notify in-process on a real nats-server and both databases, fed real events."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from uuid import uuid4
+
+import httpx
+import nats
+import pytest
+
+from services.notify.app import create_app
+from services.notify.settings import Settings
+from shared.areas import DesaPath
+from shared.contracts import Actor, AreaCodes, CaseRegistered, Category, Person, Sex
+from slrt.natsserver import NatsServer
+
+TOKEN = "gateway-secret"
+PHONE = "081234567890"
+
+
+@dataclass
+class Notify:
+    client: httpx.AsyncClient
+    nats_url: str
+    messages: Path
+
+    async def reply(self, text: str, sender: str = PHONE, token: str = TOKEN) -> httpx.Response:
+        return await self.client.post(
+            "/api/notifications/sms/inbound",
+            json={"from": sender, "text": text},
+            headers={"X-Gateway-Token": token},
+        )
+
+    async def register(self) -> CaseRegistered:
+        """Publish a case.registered as intake would, and wait until notify told someone."""
+        event = CaseRegistered(
+            case_id=uuid4(),
+            area=AreaCodes.of(DesaPath.of("33.17.01.2001")),
+            trace_id="t",
+            actor=Actor(user_id="u", role="front_office", area_code="33.17.01.2001"),
+            registration_number=f"3317012001-2611-{uuid4().int % 10000:04d}",
+            person=Person(
+                nik="3317014507850001",
+                name="Siti",
+                birth_date=date(1985, 7, 5),
+                sex=Sex.FEMALE,
+                phone="+6281234567890",
+            ),
+            category=Category.PKH,
+            description="Belum menerima PKH",
+        )
+        nc = await nats.connect(self.nats_url)
+        await nc.jetstream().publish(event.subject(), event.model_dump_json().encode())
+        await nc.close()
+        for _ in range(200):
+            sent = await self.client.get(
+                "/api/notifications", params={"case_id": str(event.case_id)}
+            )
+            if sent.json():
+                return event
+            await asyncio.sleep(0.05)
+        raise AssertionError("notify did not handle the event")
+
+    def told(self, event: CaseRegistered) -> list[str]:
+        lines = [json.loads(line) for line in self.messages.read_text().splitlines()]
+        return [m["to"] for m in lines if event.registration_number in m["body"]]
+
+
+@pytest.fixture
+async def notify(
+    provisioned_nats: NatsServer, database_url: str, tmp_path: Path
+) -> AsyncIterator[Notify]:
+    settings = Settings(
+        nats_url=provisioned_nats.url,
+        database_url=database_url,
+        var_dir=tmp_path,
+        gateway_token=TOKEN,
+        log_json=False,
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://notify") as client:
+            yield Notify(client, provisioned_nats.url, tmp_path / "notify" / "messages.jsonl")
+
+
+async def test_stop_sends_later_messages_to_the_village_office_and_mulai_undoes_it(
+    notify: Notify,
+) -> None:
+    before = await notify.register()
+    assert notify.told(before) == ["+6281234567890"]
+
+    stopped = await notify.reply("BERHENTI kirim sms")
+    assert stopped.json() == {"intent": "opt_out"}
+    after = await notify.register()
+    assert notify.told(after) == ["kantor-desa:33.17.01.2001"]
+    listed = (
+        await notify.client.get("/api/notifications", params={"case_id": str(after.case_id)})
+    ).json()
+    assert listed[0]["recipient_kind"] == "village_office"
+    assert listed[0]["encoding"] == "GSM-7" and listed[0]["segments"] == 1
+
+    assert (await notify.reply("mulai", sender="+62 812-3456-7890")).json() == {"intent": "opt_in"}
+    again = await notify.register()
+    assert notify.told(again) == ["+6281234567890"]
+
+
+async def test_other_replies_change_nothing(notify: Notify) -> None:
+    assert (await notify.reply("terima kasih")).json() == {"intent": None}
+    event = await notify.register()
+    assert notify.told(event) == ["+6281234567890"]
+
+
+async def test_the_webhook_needs_the_gateway_token_and_a_phone(notify: Notify) -> None:
+    assert (await notify.reply("STOP", token="guess")).status_code == 401
+    bad_phone = await notify.reply("STOP", sender="12345")
+    assert bad_phone.status_code == 422 and "nomor HP tidak valid" in bad_phone.json()["message"]
+    event = await notify.register()
+    assert notify.told(event) == ["+6281234567890"]  # nobody was opted out by those
+
+
+async def test_without_a_configured_token_the_webhook_is_off(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path}/n.db")
+    transport = httpx.ASGITransport(app=create_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://notify") as client:
+        response = await client.post(
+            "/api/notifications/sms/inbound",
+            json={"from": PHONE, "text": "STOP"},
+            headers={"X-Gateway-Token": ""},
+        )
+    assert response.status_code == 503
+    assert "SLRT_NOTIFY_GATEWAY_TOKEN" in response.json()["message"]
