@@ -18,6 +18,7 @@ _hasher = PasswordHash.recommended()
 class Role(StrEnum):
     FRONT_OFFICE = "front_office"
     BACK_OFFICE = "back_office"
+    COORDINATOR = "coordinator"
     SUPERVISOR = "supervisor"
     SECRETARIAT = "secretariat"
     ADMIN = "admin"
@@ -26,6 +27,7 @@ class Role(StrEnum):
 ROLE_LABELS = {
     Role.FRONT_OFFICE: "Front office Puskesos",
     Role.BACK_OFFICE: "Back office Puskesos",
+    Role.COORDINATOR: "Koordinator Puskesos desa",
     Role.SUPERVISOR: "Supervisor kecamatan",
     Role.SECRETARIAT: "Sekretariat SLRT kabupaten",
     Role.ADMIN: "Admin",
@@ -35,6 +37,7 @@ ROLE_LABELS = {
 AREA_DOTS = {
     Role.FRONT_OFFICE: 3,
     Role.BACK_OFFICE: 3,
+    Role.COORDINATOR: 3,
     Role.SUPERVISOR: 2,
     Role.SECRETARIAT: 1,
     Role.ADMIN: 1,

@@ -4,7 +4,8 @@ Every service subscribes through `subscribe`, so all four share one answer to ba
 - a message that is not the expected event goes to `slrt.dlq.<service>` at once, with the
   reason in headers, and is terminated (a retry cannot fix it);
 - a handler error is retried with `nak(delay)` growing with the delivery count, and after
-  MAX_ATTEMPTS the message goes to the dead-letter subject;
+  MAX_ATTEMPTS the message goes to the dead-letter subject; an effect that waits for another
+  event (`NotYet`) is retried for longer (WAITING_ATTEMPTS);
 - an event already in the inbox is acknowledged and skipped.
 The dead-letter publish goes through JetStream and is awaited before the original is
 terminated, so nothing is dropped between the two.
@@ -24,7 +25,7 @@ from shared import inbox
 from shared.contracts import STREAM_NAME, ContractError, Event, parse_event
 from shared.db import SessionFactory
 from shared.logging import TRACE_HEADER, get_logger, mask_personal_numbers
-from shared.topology import MAX_ATTEMPTS, dead_letter_subject, subscription
+from shared.topology import MAX_ATTEMPTS, WAITING_ATTEMPTS, dead_letter_subject, subscription
 
 log = get_logger(__name__)
 
@@ -33,6 +34,10 @@ Apply = Callable[[AsyncSession, E], Awaitable[None]]
 
 DLQ_HEADER_PREFIX = "Slrt-Dlq-"
 PUBLISH_TIMEOUT_SECONDS = 5.0
+
+
+class NotYet(Exception):
+    """The effect depends on another event this service has not applied yet: try later."""
 
 
 def retry_delay(attempt: int) -> float:
@@ -52,6 +57,7 @@ class EventConsumer(Generic[E]):
     apply: Apply[E]
     after_commit: Callable[[], None]
     max_attempts: int = MAX_ATTEMPTS
+    waiting_attempts: int = WAITING_ATTEMPTS
     backoff: Callable[[int], float] = retry_delay
 
     async def handle(self, msg: NatsMessage) -> None:
@@ -71,8 +77,14 @@ class EventConsumer(Generic[E]):
         ):
             try:
                 applied = await self._apply_once(parsed)
-            except Exception as exc:
-                await self._retry_or_dead_letter(msg, f"{type(exc).__name__}: {exc}", attempt)
+            except NotYet as exc:
+                await self._retry_or_dead_letter(
+                    msg, f"waiting: {exc}", attempt, self.waiting_attempts
+                )
+                return
+            except Exception as exc:  # any failure of the effect is retried, then dead-lettered
+                reason = f"{type(exc).__name__}: {exc}"
+                await self._retry_or_dead_letter(msg, reason, attempt, self.max_attempts)
                 return
             await msg.ack()
             if applied:
@@ -96,8 +108,10 @@ class EventConsumer(Generic[E]):
                     return False
             raise
 
-    async def _retry_or_dead_letter(self, msg: NatsMessage, reason: str, attempt: int) -> None:
-        if attempt >= self.max_attempts:
+    async def _retry_or_dead_letter(
+        self, msg: NatsMessage, reason: str, attempt: int, limit: int
+    ) -> None:
+        if attempt >= limit:
             await self.dead_letter(msg, reason=reason, attempt=attempt)
             return
         log.warning("event_retry", attempt=attempt, error=reason)

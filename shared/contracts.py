@@ -161,9 +161,53 @@ class NotificationSent(Event):
 
 E = TypeVar("E", bound=Event)
 
+
+class CaseResolvedLocally(Event):
+    """The village answered the case itself (information, a document, a village letter)."""
+
+    TYPE: ClassVar[str] = "case.resolved_locally"
+    VERSION: ClassVar[int] = 1
+    type: Literal["case.resolved_locally"] = "case.resolved_locally"
+    version: Literal[1] = 1
+    resolution: str
+    note: str
+
+
+class CaseEscalated(Event):
+    """The case left the village (level kecamatan) or the sub-district (level kabupaten)."""
+
+    TYPE: ClassVar[str] = "case.escalated"
+    VERSION: ClassVar[int] = 1
+    type: Literal["case.escalated"] = "case.escalated"
+    version: Literal[1] = 1
+    level: Literal["kecamatan", "kabupaten"]
+    reason: str
+    category: Category
+    urgent: bool = False
+    consent_to_share: bool = False
+
+
+class CaseReturned(Event):
+    """The case came back to the village's back office with a note saying why."""
+
+    TYPE: ClassVar[str] = "case.returned"
+    VERSION: ClassVar[int] = 1
+    type: Literal["case.returned"] = "case.returned"
+    version: Literal[1] = 1
+    note: str
+
+
 EVENT_CLASSES: dict[tuple[str, int], type[Event]] = {
     (cls.TYPE, cls.VERSION): cls
-    for cls in (CaseRegistered, CaseVerified, ReferralCreated, NotificationSent)
+    for cls in (
+        CaseRegistered,
+        CaseVerified,
+        ReferralCreated,
+        NotificationSent,
+        CaseResolvedLocally,
+        CaseEscalated,
+        CaseReturned,
+    )
 }
 
 

@@ -31,7 +31,10 @@ from shared.contracts import (
 # the dead-letter subject. The server's max_deliver is higher so that a crash mid-message
 # never makes the server drop it silently before the handler could dead-letter it.
 MAX_ATTEMPTS = 5
-SERVER_MAX_DELIVER = MAX_ATTEMPTS + 5
+# An event that waits for another one (consumed by another durable, so possibly later) gets
+# longer: about six minutes of back-off before it is dead-lettered.
+WAITING_ATTEMPTS = 12
+SERVER_MAX_DELIVER = WAITING_ATTEMPTS + 3
 ACK_WAIT_SECONDS = 30.0
 MAX_ACK_PENDING = 1000
 DUPLICATE_WINDOW_SECONDS = 120.0

@@ -103,10 +103,17 @@ async def seed_demo_users(*, session: AsyncSession, areas: AreaRegistry, kabupat
         operators.append(
             (f"kec-{code}", f"Supervisor {kecamatan.name}", Role.SUPERVISOR, kecamatan.code)
         )
-        operators.extend(
-            (f"desa-{compact_code(d.code)}", f"Front office {d.name}", Role.FRONT_OFFICE, d.code)
-            for d in areas.children(kecamatan.code)
-        )
+        for desa in areas.children(kecamatan.code):
+            code = compact_code(desa.code)
+            operators.append(
+                (f"desa-{code}", f"Front office {desa.name}", Role.FRONT_OFFICE, desa.code)
+            )
+            operators.append(
+                (f"bo-{code}", f"Back office {desa.name}", Role.BACK_OFFICE, desa.code)
+            )
+            operators.append(
+                (f"koor-{code}", f"Koordinator {desa.name}", Role.COORDINATOR, desa.code)
+            )
     for username, full_name, role, area_code in operators:
         await add_user(
             session=session,

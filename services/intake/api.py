@@ -13,7 +13,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Cookie, Depends, Form, Header, Query, Request, Response, UploadFile
 
-from services.intake import accounts, documents, service
+from services.intake import accounts, documents, handling, service
 from services.intake.domain import (
     AUDIT_READERS,
     CASE_READERS,
@@ -26,6 +26,7 @@ from services.intake.domain import (
 from services.intake.models import (
     AuditEntryPublic,
     Case,
+    CaseAction,
     CaseCreate,
     CaseCreated,
     CasePublic,
@@ -35,6 +36,7 @@ from services.intake.models import (
     LoginOut,
     PublicStatus,
 )
+from services.intake.workflow import Stage
 from shared.auth import Principal
 from shared.contracts import Category
 from shared.errors import Refusal
@@ -168,6 +170,7 @@ async def list_cases(
         str | None, Query(max_length=100, description="nama atau nomor registrasi")
     ] = None,
     incomplete: Annotated[bool | None, Query(description="dokumen belum lengkap")] = None,
+    stage: Annotated[Stage | None, Query(description="antrean: siapa yang harus bertindak")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[CaseSummary]:
     """The cases of the caller's area, newest first, without NIK or phone."""
@@ -180,6 +183,7 @@ async def list_cases(
         q=q,
         limit=limit,
         incomplete=incomplete,
+        stage=stage,
     )
     return [CaseSummary.of(case) for case in cases]
 
@@ -195,6 +199,30 @@ async def get_case(
     found = await service.read_case(
         session=session, principal=principal, case_id=case_id, purpose=x_purpose or "melihat kasus"
     )
+    return CasePublic.of_case(*found)
+
+
+@router.post("/cases/{case_id}/actions", response_model=CasePublic)
+async def act_on_case(
+    case_id: UUID,
+    command: CaseAction,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: CurrentUser,
+) -> CasePublic:
+    """The back office resolves or proposes, the coordinator approves or sends back, the
+    supervisor forwards or returns. 409 when the case is not at that step; 403 for a role
+    that does not take it."""
+    await handling.act_on_case(
+        session=session,
+        principal=principal,
+        case_id=case_id,
+        command=command,
+        trace_id=current_trace_id(),
+    )
+    runtime.relay.wake()
+    found = await service.get_case(session=session, case_id=case_id)
+    assert found is not None
     return CasePublic.of_case(*found)
 
 

@@ -14,6 +14,7 @@ from services.intake.domain import (
     Electricity,
     FloorType,
 )
+from services.intake.workflow import STAGE_LABELS, Action, Resolution, Stage
 from shared.contracts import Category, Sex
 from shared.identity import mask_nik, nik_disagreements, normalise_phone, parse_nik
 
@@ -112,6 +113,7 @@ class Case(SQLModel, table=True):
     consent_recorded_by: str | None = None
     consent_recorded_at: datetime | None = None
     status: str = CaseStatus.REGISTERED.value
+    stage: str = Field(default=Stage.VILLAGE.value, index=True)
     idempotency_key: str | None = Field(default=None, unique=True)
     created_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
@@ -271,6 +273,8 @@ class CaseSummary(SQLModel):
     documents_complete: bool
     status: str
     status_label: str
+    stage: str
+    stage_label: str
     created_at: datetime
 
     @classmethod
@@ -286,8 +290,18 @@ class CaseSummary(SQLModel):
             documents_complete=case.documents_complete,
             status=case.status,
             status_label=STATUS_LABELS[CaseStatus(case.status)],
+            stage=case.stage,
+            stage_label=STAGE_LABELS[Stage(case.stage)],
             created_at=case.created_at,
         )
+
+
+class CaseAction(SQLModel):
+    """An operator's step on a case: resolve it in the village, propose, approve, forward..."""
+
+    action: Action
+    reason: str = Field(default="", max_length=2000, description="Alasan atau catatan")
+    resolution: Resolution | None = None
 
 
 HOUSEHOLD_FIELDS = (
@@ -343,6 +357,7 @@ class PublicStatus(SQLModel):
     category_label: str
     status: str
     status_label: str
+    stage_label: str
     next_step: str
     updated_at: datetime
 
@@ -354,6 +369,7 @@ class PublicStatus(SQLModel):
             category_label=CATEGORY_LABELS[Category(case.category)],
             status=status.value,
             status_label=STATUS_LABELS[status],
+            stage_label=STAGE_LABELS[Stage(case.stage)],
             next_step=NEXT_STEPS[status],
             updated_at=case.updated_at,
         )

@@ -19,8 +19,10 @@ from services.intake.domain import (
     registration_number,
 )
 from services.intake.models import Case, CaseCreate, RegistrationCounter, TimelineEntry
+from services.intake.workflow import Stage
 from shared.areas import AreaRegistry, UnknownAreaError
 from shared.auth import Principal, Role
+from shared.consumer import NotYet
 from shared.contracts import AreaCodes, CaseRegistered, Category, Event, Person
 from shared.errors import Refusal, field_refusal
 from shared.outbox import add_event
@@ -189,6 +191,7 @@ async def list_cases(
     q: str | None,
     limit: int,
     incomplete: bool | None = None,
+    stage: Stage | None = None,
 ) -> list[Case]:
     """Cases in an area (a desa, kecamatan or kabupaten), newest first, filtered."""
     query = select(Case).where(
@@ -198,6 +201,8 @@ async def list_cases(
         query = query.where(Case.status == status.value)
     if category is not None:
         query = query.where(Case.category == category.value)
+    if stage is not None:
+        query = query.where(Case.stage == stage.value)
     if incomplete is not None:
         query = query.where(col(Case.documents_complete).is_(not incomplete))
     if q:
@@ -273,7 +278,7 @@ async def record_step(
     """Add another service's step to a case's timeline and move its status forward."""
     case = await session.get(Case, event.case_id)
     if case is None:
-        raise LookupError(f"case {event.case_id} not (yet) known to intake")
+        raise NotYet(f"case {event.case_id} not (yet) known to intake")
     session.add(_timeline_entry(case.id, event, service, step, note))
     if status is not None:
         case.status = advance(CaseStatus(case.status), status).value

@@ -9,6 +9,7 @@ from services.notify.channels import Channel
 from services.notify.domain import compose, reply_intent, sms_parts
 from services.notify.models import Notification, OptOut, Recipient
 from shared.auth import service_actor
+from shared.consumer import NotYet
 from shared.contracts import CaseRegistered, Event, NotificationSent
 from shared.identity import normalise_phone
 from shared.outbox import add_event
@@ -31,7 +32,7 @@ async def notify(*, session: AsyncSession, event: Event, channel: Channel) -> No
     recipient = await session.get(Recipient, event.case_id)
     if recipient is None:
         # case.registered is consumed separately and may not be applied yet: retry later.
-        raise LookupError(f"recipient of case {event.case_id} not known yet")
+        raise NotYet(f"recipient of case {event.case_id} not known yet")
     reachable = recipient.phone and await session.get(OptOut, recipient.phone) is None
     kind = "citizen" if reachable else "village_office"
     body = compose(event, registration_number=recipient.registration_number)

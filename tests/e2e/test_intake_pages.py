@@ -127,3 +127,42 @@ def test_a_birth_date_that_contradicts_the_nik_is_explained(page: Page) -> None:
     page.get_by_label("Tanggal lahir").fill("1985-07-06")
     page.get_by_role("button", name="Simpan dan beri nomor registrasi").click()
     expect(page.get_by_role("alert")).to_contain_text("tidak sesuai dengan NIK")
+
+
+def sign_in(page: Page, username: str) -> None:
+    page.goto("/keluar")
+    page.get_by_label("Nama pengguna").fill(username)
+    page.get_by_label("Kata sandi").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+
+
+def test_back_office_proposes_coordinator_approves_supervisor_forwards(page: Page) -> None:
+    sign_in(page, "bo-3317012001")
+    page.goto("/kasus/baru")
+    fill_registration(page, "3317014507850031")
+    page.get_by_label("Kategori pengaduan").select_option("rtlh")
+    page.get_by_role("button", name="Simpan dan beri nomor registrasi").click()
+    number = page.get_by_role("heading", level=1).inner_text()
+    page.get_by_label("Alasan/catatan untuk: Usulkan ke kecamatan").fill(
+        "Rumah rusak berat, perlu RTLH"
+    )
+    page.get_by_role("button", name="Usulkan ke kecamatan").click()
+    expect(page.get_by_text("Menunggu persetujuan koordinator desa")).to_be_visible()
+
+    sign_in(page, "koor-3317012001")
+    page.get_by_role("link", name=number).click()
+    page.get_by_role("button", name="Setujui dan kirim").click()
+    expect(page.get_by_text("Ditinjau supervisor kecamatan")).to_be_visible()
+
+    sign_in(page, "kec-331701")
+    page.get_by_label("Antrean").select_option("supervisor")
+    page.get_by_role("button", name="Tampilkan").click()
+    page.get_by_role("link", name=number).click()
+    page.get_by_role("button", name="Teruskan ke kabupaten").click()  # no note: refused in words
+    expect(page.get_by_role("alert")).to_contain_text("Tuliskan alasan")
+    page.get_by_label("Alasan/catatan untuk: Teruskan ke kabupaten").fill(
+        "Layak, teruskan ke Perkim"
+    )
+    page.get_by_role("button", name="Teruskan ke kabupaten").click()
+    expect(page.get_by_text("Diteruskan ke Sekretariat SLRT kabupaten")).to_be_visible()
+    expect(page.get_by_text("Layak, teruskan ke Perkim")).to_be_visible()

@@ -10,6 +10,7 @@ CASE_DESA = "33.17.01.2001"  # Sumber; registered by fo-sumber in every test bel
 MATRIX = {
     "register": {
         "fo-sumber": 201,
+        "koor-sumber": 403,
         "bo-sumber": 201,
         "fo-lasem": 403,
         "sup-sumber": 403,
@@ -19,6 +20,7 @@ MATRIX = {
     },
     "read": {
         "fo-sumber": 200,
+        "koor-sumber": 200,
         "bo-sumber": 200,
         "fo-lasem": 404,
         "sup-sumber": 200,
@@ -28,6 +30,7 @@ MATRIX = {
     },
     "list_sees_it": {
         "fo-sumber": True,
+        "koor-sumber": True,
         "bo-sumber": True,
         "fo-lasem": False,
         "sup-sumber": True,
@@ -37,6 +40,7 @@ MATRIX = {
     },
     "audit": {
         "fo-sumber": 403,
+        "koor-sumber": 403,
         "bo-sumber": 403,
         "fo-lasem": 403,
         "sup-sumber": 200,

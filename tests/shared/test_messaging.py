@@ -15,12 +15,12 @@ from sqlmodel import Field, SQLModel, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.areas import DesaPath
-from shared.consumer import DLQ_HEADER_PREFIX, subscribe
+from shared.consumer import DLQ_HEADER_PREFIX, NotYet, subscribe
 from shared.contracts import STREAM_NAME, Actor, AreaCodes, CaseRegistered, Category, Person, Sex
 from shared.db import SessionFactory, create_engine, create_tables, session_factory
 from shared.outbox import OutboxMessage, OutboxRelay, add_event, pending_count
 from shared.runtime import RUNTIME_TABLES, jetstream_publisher
-from shared.topology import dead_letter_subject
+from shared.topology import MAX_ATTEMPTS, dead_letter_subject
 from slrt.natsserver import NatsServer
 
 
@@ -235,4 +235,23 @@ async def test_handler_that_fails_once_succeeds_on_retry(harness: Harness) -> No
     await harness.publish_raw(event.subject(), event.model_dump_json().encode(), "once")
     await wait_until(lambda: _count_is(harness, 1))
     assert len(tries) == 2
+    assert await harness.stored(dead_letter_subject("verval")) == []
+
+
+async def test_an_event_waiting_for_another_is_retried_beyond_the_error_limit(
+    harness: Harness,
+) -> None:
+    tries: list[int] = []
+
+    async def waits(session: AsyncSession, event: CaseRegistered) -> None:
+        tries.append(1)
+        if len(tries) <= MAX_ATTEMPTS + 1:  # more tries than an error would get
+            raise NotYet("recipient not known yet")
+        session.add(Applied(case_id=event.case_id))
+
+    await start_consumer(harness, waits)
+    event = case_registered()
+    await harness.publish_raw(event.subject(), event.model_dump_json().encode(), "waiting")
+    await wait_until(lambda: _count_is(harness, 1), timeout=20)
+    assert len(tries) == MAX_ATTEMPTS + 2
     assert await harness.stored(dead_letter_subject("verval")) == []

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from services.intake import accounts, documents, service
+from services.intake import accounts, documents, handling, service
 from services.intake.api import check_status_rate, document_storage
 from services.intake.domain import (
     CASE_READERS,
@@ -28,7 +28,15 @@ from services.intake.domain import (
     CaseStatus,
     DocumentType,
 )
-from services.intake.models import CaseCreate, CasePublic, CaseSummary, PublicStatus
+from services.intake.models import CaseAction, CaseCreate, CasePublic, CaseSummary, PublicStatus
+from services.intake.workflow import (
+    MOVES,
+    STAGE_LABELS,
+    Action,
+    Resolution,
+    Stage,
+    actions_for,
+)
 from shared.areas import Area, AreaRegistry
 from shared.auth import Principal
 from shared.contracts import Category
@@ -41,6 +49,12 @@ templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 router = APIRouter(include_in_schema=False)
 CATEGORIES = [(c.value, label) for c, label in CATEGORY_LABELS.items()]
 DOCUMENT_CHOICES = [(d.value, label) for d, label in DOCUMENT_LABELS.items()]
+RESOLUTION_CHOICES = [
+    (Resolution.INFORMATION.value, "Informasi"),
+    (Resolution.DOCUMENT.value, "Dokumen"),
+    (Resolution.VILLAGE_LETTER.value, "Surat desa (misalnya SKTM)"),
+    (Resolution.REDIRECTED.value, "Dialihkan ke kantor lain"),
+]
 STATUSES = [(s.value, label) for s, label in STATUS_LABELS.items()]
 CookieToken = Annotated[str | None, Cookie(alias=SESSION_COOKIE)]
 
@@ -135,6 +149,7 @@ async def case_list(
     status: str = "",
     category: str = "",
     incomplete: str = "",
+    stage: str = "",
 ) -> Response:
     service.require_role(principal, CASE_READERS, "melihat kasus")
     cases = await service.list_cases(
@@ -145,6 +160,7 @@ async def case_list(
         q=q[:100] or None,
         limit=100,
         incomplete=True if incomplete == "1" else None,
+        stage=Stage(stage) if stage in Stage.__members__.values() else None,
     )
     return render(
         request,
@@ -157,6 +173,8 @@ async def case_list(
         statuses=STATUSES,
         categories=CATEGORIES,
         incomplete=incomplete == "1",
+        stage=stage,
+        stages=list(STAGE_LABELS.items()),
     )
 
 
@@ -260,7 +278,9 @@ async def case_page(
         document_types=DOCUMENT_CHOICES,
         floors={f.value: label for f, label in FLOOR_LABELS.items()},
         electricity={e.value: label for e, label in ELECTRICITY_LABELS.items()},
-        upload_error=request.query_params.get("galat"),
+        error=request.query_params.get("galat"),
+        actions=[(a.value, MOVES[a].label) for a in actions_for(Stage(case.stage), principal.role)],
+        resolutions=RESOLUTION_CHOICES,
     )
 
 
@@ -284,6 +304,37 @@ async def receipt(
         checklist=await documents.checklist_of(session=session, case=case),
         desa_name=runtime.areas.get(case.desa_code).name,
     )
+
+
+@router.post("/kasus/{case_id}/tindakan", response_model=None)
+async def act_on_case(
+    case_id: UUID,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: PageUser,
+    action: Annotated[Action, Form()],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    resolution: Annotated[str, Form()] = "",
+) -> Response:
+    command = CaseAction(
+        action=action,
+        reason=reason,
+        resolution=Resolution(resolution)
+        if resolution in Resolution.__members__.values()
+        else None,
+    )
+    try:
+        await handling.act_on_case(
+            session=session,
+            principal=principal,
+            case_id=case_id,
+            command=command,
+            trace_id=current_trace_id(),
+        )
+    except Refusal as refusal:
+        return RedirectResponse(f"/kasus/{case_id}?galat={quote(refusal.message)}", status_code=303)
+    runtime.relay.wake()
+    return RedirectResponse(f"/kasus/{case_id}", status_code=303)
 
 
 @router.post("/kasus/{case_id}/dokumen", response_model=None)
