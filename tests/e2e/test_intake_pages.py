@@ -29,6 +29,7 @@ def browser() -> Iterator[Browser]:
         if IN_CI:
             pytest.fail("Debian's chromium is required under CI=true (.ci/run installs it)")
         pytest.skip("chromium not installed (apt-get install -y chromium)")
+    expect.set_options(timeout=15_000)  # a loaded 2-core CI machine is slower than a desk
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield browser

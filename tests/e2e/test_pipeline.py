@@ -87,7 +87,7 @@ def register(stack: Stack, **changes: Any) -> dict[str, Any]:
     return result
 
 
-def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
+def eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
     """Poll until `check` returns something truthy; the pipeline is asynchronous."""
     deadline = time.monotonic() + timeout
     while True:
