@@ -46,6 +46,10 @@ def synthetic_case(desa_code: str, serial: int, rng: random.Random) -> dict[str,
     area = compact_code(desa_code)[:6]
     return {
         "nik": f"{area}{day:02d}{born:%m%y}{serial % 9999 + 1:04d}",
+        "kk": f"{area}010120{serial % 9999 + 1:04d}",
+        "address": f"Dukuh Krajan No. {serial % 90 + 1}",
+        "rt": str(serial % 12 + 1),
+        "rw": str(serial % 5 + 1),
         "name": rng.choice(["Siti Aminah", "Budi Santoso", "Sri Wahyuni", "Slamet Riyadi"]),
         "birth_date": born.isoformat(),
         "sex": "P" if female else "L",

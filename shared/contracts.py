@@ -97,6 +97,7 @@ class Person(BaseModel):
     """Identity as registered. Personal data: only in events whose consumers need it."""
 
     nik: str = Field(pattern=r"^\d{16}$")
+    kk: str | None = Field(default=None, pattern=r"^\d{16}$")
     name: str
     birth_date: date
     sex: Sex

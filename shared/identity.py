@@ -110,6 +110,22 @@ def _birth_date(day: int, month: int, year2: int, today: date) -> date:
     return born
 
 
+def check_kk(kk: str, *, today: date | None = None) -> str:
+    """A family card (KK) number: the issuing area like a NIK's, then the issue date DDMMYY
+    and a serial. Returns it, or raises NikError saying which part is impossible."""
+    if len(kk) != 16 or not kk.isdigit():
+        raise NikError("Nomor KK harus 16 angka")
+    if kk[0:2] not in PROVINCE_CODES or kk[2:4] == "00" or kk[4:6] == "00":
+        raise NikError("Nomor KK: kode wilayah (digit 1-6) tidak ada")
+    try:
+        _birth_date(int(kk[6:8]), int(kk[8:10]), int(kk[10:12]), today or date.today())
+    except NikError:
+        raise NikError(
+            "Nomor KK: bagian tanggal terbit (digit 7-12) bukan tanggal yang ada"
+        ) from None
+    return kk
+
+
 def nik_disagreements(nik: str, *, birth_date: date, sex: Sex) -> list[str]:
     """What the stated birth date and sex contradict in the NIK (empty if they agree)."""
     facts = parse_nik(nik)

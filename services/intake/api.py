@@ -171,6 +171,10 @@ async def list_cases(
     ] = None,
     incomplete: Annotated[bool | None, Query(description="dokumen belum lengkap")] = None,
     stage: Annotated[Stage | None, Query(description="antrean: siapa yang harus bertindak")] = None,
+    registered_from: Annotated[
+        date | None, Query(description="didaftarkan sejak (TTTT-BB-HH)")
+    ] = None,
+    registered_to: Annotated[date | None, Query(description="didaftarkan sampai")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[CaseSummary]:
     """The cases of the caller's area, newest first, without NIK or phone."""
@@ -184,6 +188,8 @@ async def list_cases(
         limit=limit,
         incomplete=incomplete,
         stage=stage,
+        registered_from=registered_from,
+        registered_to=registered_to,
     )
     return [CaseSummary.of(case) for case in cases]
 

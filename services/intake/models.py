@@ -16,7 +16,7 @@ from services.intake.domain import (
 )
 from services.intake.workflow import STAGE_LABELS, Action, Resolution, Stage
 from shared.contracts import Category, Sex
-from shared.identity import mask_nik, nik_disagreements, normalise_phone, parse_nik
+from shared.identity import check_kk, mask_nik, nik_disagreements, normalise_phone, parse_nik
 
 
 def _now() -> datetime:
@@ -39,6 +39,11 @@ class CaseCreate(SQLModel):
         default=False, description="Warga setuju datanya dibagikan ke program/instansi rujukan"
     )
     has_no_id: bool = Field(default=False, description="Tidak punya KTP: perlu surat domisili")
+    kk: str = Field(description="Nomor Kartu Keluarga, 16 angka")
+    address: str = Field(min_length=3, max_length=200, description="Jalan/kampung, nomor rumah")
+    rt: str = Field(description="RT, contoh 003")
+    rw: str = Field(description="RW, contoh 001")
+    dusun: str | None = Field(default=None, max_length=80)
     # Household economics, for the back office's review; all optional at the desk.
     household_size: int | None = Field(default=None, ge=1, le=30)
     working_members: int | None = Field(default=None, ge=0, le=30)
@@ -53,6 +58,19 @@ class CaseCreate(SQLModel):
         value = value.replace(" ", "")
         parse_nik(value)
         return value
+
+    @field_validator("kk")
+    @classmethod
+    def kk_is_possible(cls, value: str) -> str:
+        return check_kk(value.replace(" ", ""))
+
+    @field_validator("rt", "rw")
+    @classmethod
+    def three_digits(cls, value: str) -> str:
+        value = value.strip()
+        if not (value.isdigit() and 1 <= len(value) <= 3):
+            raise ValueError("harus angka, paling banyak 3 digit (contoh 003)")
+        return value.zfill(3)
 
     @field_validator("name", "description")
     @classmethod
@@ -91,11 +109,16 @@ class Case(SQLModel, table=True):
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     registration_number: str = Field(unique=True)
     nik: str = Field(index=True)
+    kk: str = Field(index=True)
     name: str
     birth_date: date
     sex: str
     phone: str | None = None
     desa_code: str = Field(index=True)
+    address: str
+    rt: str
+    rw: str
+    dusun: str | None = None
     kecamatan_code: str
     kabupaten_code: str
     category: str
@@ -318,6 +341,11 @@ class CasePublic(CaseSummary):
     """A case as its page shows it: the summary, the NIK masked, household, consent, timeline."""
 
     nik_masked: str
+    kk_masked: str
+    address: str
+    rt: str
+    rw: str
+    dusun: str | None
     household: dict[str, str | int | None]
     consent_to_share: bool
     consent_recorded_by: str | None
@@ -329,6 +357,11 @@ class CasePublic(CaseSummary):
         return cls(
             **CaseSummary.of(case).model_dump(),
             nik_masked=mask_nik(case.nik),
+            kk_masked=mask_nik(case.kk),
+            address=case.address,
+            rt=case.rt,
+            rw=case.rw,
+            dusun=case.dusun,
             household={name: getattr(case, name) for name in HOUSEHOLD_FIELDS},
             consent_to_share=case.consent_to_share,
             consent_recorded_by=case.consent_recorded_by,

@@ -1,6 +1,6 @@
 """Intake's use cases: register a case, show it, and record what other services did."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from uuid import UUID
 
 from sqlalchemy import or_
@@ -153,7 +153,12 @@ async def register_case(
         actor=principal.actor(),
         registration_number=case.registration_number,
         person=Person(
-            nik=data.nik, name=data.name, birth_date=data.birth_date, sex=data.sex, phone=data.phone
+            kk=data.kk,
+            nik=data.nik,
+            name=data.name,
+            birth_date=data.birth_date,
+            sex=data.sex,
+            phone=data.phone,
         ),
         category=data.category,
         description=data.description,
@@ -192,6 +197,8 @@ async def list_cases(
     limit: int,
     incomplete: bool | None = None,
     stage: Stage | None = None,
+    registered_from: date | None = None,
+    registered_to: date | None = None,
 ) -> list[Case]:
     """Cases in an area (a desa, kecamatan or kabupaten), newest first, filtered."""
     query = select(Case).where(
@@ -203,6 +210,12 @@ async def list_cases(
         query = query.where(Case.category == category.value)
     if stage is not None:
         query = query.where(Case.stage == stage.value)
+    if registered_from is not None:
+        query = query.where(
+            col(Case.created_at) >= datetime.combine(registered_from, time.min, UTC)
+        )
+    if registered_to is not None:
+        query = query.where(col(Case.created_at) <= datetime.combine(registered_to, time.max, UTC))
     if incomplete is not None:
         query = query.where(col(Case.documents_complete).is_(not incomplete))
     if q:

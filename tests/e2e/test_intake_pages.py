@@ -64,7 +64,11 @@ def page(intake_url: str, browser: Browser) -> Iterator[Page]:
 
 def fill_registration(page: Page, nik: str) -> None:
     page.get_by_label("NIK (16 angka)").fill(nik)
+    page.get_by_label("Nomor KK (16 angka)").fill("3317010203040005")
     page.get_by_label("Nama lengkap").fill("Sumarni Wulandari")
+    page.get_by_label("Alamat (jalan/kampung, nomor)").fill("Dukuh Krajan No. 7")
+    page.get_by_label("RT", exact=True).fill("3")
+    page.get_by_label("RW", exact=True).fill("1")
     page.get_by_label("Tanggal lahir").fill("1985-07-05")
     page.get_by_label("Jenis kelamin").select_option("P")
     page.get_by_label("Nomor HP (boleh kosong)").fill("0813 2222 3333")

@@ -71,6 +71,10 @@ def stack(
 def register(stack: Stack, **changes: Any) -> dict[str, Any]:
     body = {
         "nik": NIK_SITI,
+        "kk": "3317010203040005",
+        "address": "Dukuh Krajan No. 12",
+        "rt": "3",
+        "rw": "1",
         "name": "Siti Aminah",
         "birth_date": "1985-07-05",
         "sex": "P",
@@ -138,6 +142,7 @@ def test_a_case_reaches_its_notifications_and_the_timeline_shows_every_step(stac
 
 def test_the_trace_id_of_a_registration_reaches_every_services_logs(stack: Stack) -> None:
     body = {"nik": "3317010101900002", "name": "Budi", "birth_date": "1990-01-01", "sex": "L"}
+    body |= {"kk": "3317020101100007", "address": "Jl. Pasar 3", "rt": "2", "rw": "4"}
     response = httpx.post(
         f"{stack.url('intake')}/api/cases",
         json=body | {"desa_code": "33.17.02.2001", "category": "pip", "description": "Anak SD"},

@@ -46,6 +46,10 @@ def register_and_follow(intake_port: int, nik: str) -> dict[str, object]:
     auth = {"Authorization": f"Bearer {login.json()['token']}"}
     body = {
         "nik": nik,
+        "kk": "3317100101150002",
+        "address": "Jl. Kartini 5",
+        "rt": "1",
+        "rw": "2",
         "name": "Sri Wahyuni",
         "birth_date": "1985-07-05",
         "sex": "P",

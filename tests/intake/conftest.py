@@ -19,6 +19,11 @@ from slrt.natsserver import NatsServer
 
 SITI = {
     "nik": "3317014507850001",
+    "kk": "3317010203040005",
+    "address": "Dukuh Krajan No. 12",
+    "rt": "3",
+    "rw": "1",
+    "dusun": "Krajan",
     "name": "Siti Aminah",
     "birth_date": "1985-07-05",
     "sex": "P",

@@ -149,3 +149,18 @@ async def test_case_list_filters_and_search(intake: Intake) -> None:
 
 def test_matrix_covers_every_operator() -> None:
     assert all(set(row) == set(OPERATORS) for row in MATRIX.values())
+
+
+async def test_case_list_filters_by_registration_date(intake: Intake) -> None:
+    case = (await intake.register()).json()
+    around = (
+        await intake.get(
+            "/api/cases", params={"registered_from": "2000-01-01", "registered_to": "2999-12-31"}
+        )
+    ).json()
+    assert [c["id"] for c in around] == [case["id"]]
+    before = (await intake.get("/api/cases", params={"registered_to": "2000-01-01"})).json()
+    assert before == []
+    assert (
+        await intake.get("/api/cases", params={"registered_from": "kemarin"})
+    ).status_code == 422

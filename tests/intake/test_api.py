@@ -78,7 +78,18 @@ async def test_missing_fields_are_named(intake: Intake) -> None:
     )
     assert response.status_code == 422
     missing = {e["field"] for e in response.json()["errors"] if e["message"] == "wajib diisi"}
-    assert missing == {"name", "birth_date", "sex", "desa_code", "category", "description"}
+    assert missing == {
+        "name",
+        "birth_date",
+        "sex",
+        "desa_code",
+        "category",
+        "description",
+        "kk",
+        "address",
+        "rt",
+        "rw",
+    }
 
 
 async def test_malformed_json_is_a_422_not_a_500(intake: Intake) -> None:
@@ -164,3 +175,34 @@ async def test_household_economics_are_kept_for_the_back_office(intake: Intake) 
     bad_floor = await intake.register(category="pkh", floor_type="marmer")
     assert bad_floor.status_code == 422
     assert bad_floor.json()["errors"][0]["field"] == "floor_type"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"kk": "33170102030400"}, "kk", "Nomor KK harus 16 angka"),
+        ({"kk": "9917010203040005"}, "kk", "kode wilayah"),
+        ({"kk": "3317013213040005"}, "kk", "tanggal terbit"),
+        ({"rt": "RT3"}, "rt", "harus angka"),
+        ({"rw": "1234"}, "rw", "paling banyak 3 digit"),
+    ],
+)
+async def test_kk_and_address_are_checked(
+    intake: Intake, changes: dict[str, Any], field: str, words: str
+) -> None:
+    response = await intake.register(**changes)
+    assert response.status_code == 422
+    assert any(e["field"] == field and words in e["message"] for e in response.json()["errors"])
+
+
+async def test_address_is_kept_down_to_rt_rw_and_dusun(intake: Intake) -> None:
+    case = (await intake.get((await intake.register()).json()["url"])).json()
+    assert (case["address"], case["rt"], case["rw"], case["dusun"]) == (
+        "Dukuh Krajan No. 12",
+        "003",
+        "001",
+        "Krajan",
+    )
+    assert case["kk_masked"] == "331701******0005"
+    [row] = await intake.outbox()
+    assert '"kk":"3317010203040005"' in row.payload  # verval needs the household

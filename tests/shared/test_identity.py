@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.contracts import Sex
-from shared.identity import NikError, mask_nik, nik_disagreements, parse_nik
+from shared.identity import NikError, check_kk, mask_nik, nik_disagreements, parse_nik
 
 TODAY = date(2026, 11, 23)
 
@@ -80,3 +80,17 @@ def test_two_digit_year_never_lands_in_the_future() -> None:
 
 def test_mask_hides_birth_date_part() -> None:
     assert mask_nik("3317014507850001") == "331701******0001"
+
+
+@given(issued=st.dates(min_value=date(1975, 1, 1), max_value=TODAY), serial=st.integers(1, 9999))
+def test_a_well_formed_kk_is_accepted(issued: date, serial: int) -> None:
+    kk = f"331701{issued:%d%m%y}{serial:04d}"
+    assert check_kk(kk, today=TODAY) == kk
+
+
+@pytest.mark.parametrize(
+    "kk", ["331701020304000", "9917010203040005", "3317003203040005", "3317010299040005"]
+)
+def test_impossible_kk_numbers_are_refused(kk: str) -> None:
+    with pytest.raises(NikError, match="KK"):
+        check_kk(kk, today=TODAY)

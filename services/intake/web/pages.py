@@ -150,6 +150,8 @@ async def case_list(
     category: str = "",
     incomplete: str = "",
     stage: str = "",
+    dari: str = "",
+    sampai: str = "",
 ) -> Response:
     service.require_role(principal, CASE_READERS, "melihat kasus")
     cases = await service.list_cases(
@@ -161,6 +163,8 @@ async def case_list(
         limit=100,
         incomplete=True if incomplete == "1" else None,
         stage=Stage(stage) if stage in Stage.__members__.values() else None,
+        registered_from=_date_or_none(dari),
+        registered_to=_date_or_none(sampai),
     )
     return render(
         request,
@@ -175,7 +179,17 @@ async def case_list(
         incomplete=incomplete == "1",
         stage=stage,
         stages=list(STAGE_LABELS.items()),
+        dari=dari,
+        sampai=sampai,
     )
+
+
+def _date_or_none(raw: str) -> date | None:
+    """A filter date from the list's form; an unreadable one filters nothing."""
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
 
 
 def desas_of(areas: AreaRegistry, principal: Principal) -> list[Area]:
