@@ -11,6 +11,14 @@ from shared.contracts import CaseRegistered, CaseVerified, Event, ReferralCreate
 SENDER = "SLRT"
 
 
+# A citizen hears the steps in the order they happened although the events reach notify on
+# separate consumers: a message waits until the one about the step before it was sent.
+COMES_AFTER: dict[str, str] = {
+    CaseVerified.TYPE: CaseRegistered.TYPE,
+    ReferralCreated.TYPE: CaseVerified.TYPE,
+}
+
+
 def compose(event: Event, *, registration_number: str) -> str:
     """The message for `event`; every message names the registration number."""
     reg = registration_number

@@ -6,7 +6,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notify.channels import Channel
-from services.notify.domain import compose, reply_intent, sms_parts
+from services.notify.domain import COMES_AFTER, compose, reply_intent, sms_parts
 from services.notify.models import Notification, OptOut, Recipient
 from shared.auth import service_actor
 from shared.consumer import NotYet
@@ -33,6 +33,9 @@ async def notify(*, session: AsyncSession, event: Event, channel: Channel) -> No
     if recipient is None:
         # case.registered is consumed separately and may not be applied yet: retry later.
         raise NotYet(f"recipient of case {event.case_id} not known yet")
+    before = COMES_AFTER.get(event.type)
+    if before is not None and not await _was_told(session, event.case_id, before):
+        raise NotYet(f"the message about {before} is not sent yet")
     reachable = recipient.phone and await session.get(OptOut, recipient.phone) is None
     kind = "citizen" if reachable else "village_office"
     body = compose(event, registration_number=recipient.registration_number)
@@ -66,6 +69,13 @@ async def notify(*, session: AsyncSession, event: Event, channel: Channel) -> No
         ),
     )
     return notification
+
+
+async def _was_told(session: AsyncSession, case_id: UUID, about_event: str) -> bool:
+    query = select(Notification.id).where(
+        Notification.case_id == case_id, Notification.about_event == about_event
+    )
+    return (await session.exec(query.limit(1))).first() is not None
 
 
 async def record_reply(*, session: AsyncSession, sender: str, text: str) -> str | None:
