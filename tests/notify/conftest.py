@@ -4,9 +4,8 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import httpx
 import nats
@@ -14,9 +13,9 @@ import pytest
 
 from services.notify.app import create_app
 from services.notify.settings import Settings
-from shared.areas import DesaPath
-from shared.contracts import Actor, AreaCodes, CaseRegistered, Category, Event, Person, Sex
+from shared.contracts import CaseRegistered, Category, Event
 from slrt.natsserver import NatsServer
+from tests.events import case_registered
 
 TOKEN = "gateway-secret"
 PHONE = "081234567890"
@@ -42,22 +41,7 @@ class Notify:
 
     async def register(self, case_id: UUID | None = None) -> CaseRegistered:
         """Publish a case.registered as intake would, and wait until notify told someone."""
-        event = CaseRegistered(
-            case_id=case_id or uuid4(),
-            area=AreaCodes.of(DesaPath.of("33.17.01.2001")),
-            trace_id="t",
-            actor=Actor(user_id="u", role="front_office", area_code="33.17.01.2001"),
-            registration_number=f"3317012001-2611-{uuid4().int % 10000:04d}",
-            person=Person(
-                nik="3317014507850001",
-                name="Siti",
-                birth_date=date(1985, 7, 5),
-                sex=Sex.FEMALE,
-                phone="+6281234567890",
-            ),
-            category=Category.PKH,
-            description="Belum menerima PKH",
-        )
+        event = case_registered(case_id, phone="+6281234567890", category=Category.PKH)
         await self.publish(event)
         for _ in range(200):
             sent = await self.client.get(

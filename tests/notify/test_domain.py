@@ -1,15 +1,12 @@
 """SMS segment rules (GSM 03.38) and how replies are read."""
 
-from datetime import date
-from uuid import uuid4
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from services.notify.domain import GSM7_BASIC, SmsParts, compose, reply_intent, sms_parts
-from shared.areas import DesaPath
-from shared.contracts import Actor, AreaCodes, CaseRegistered, Category, Person, Sex
+from shared.contracts import Category
+from tests.events import case_registered
 
 
 @pytest.mark.parametrize(
@@ -41,18 +38,7 @@ def test_gsm_segments_never_exceed_their_capacity(text: str) -> None:
 
 
 def test_built_in_messages_fit_in_two_segments() -> None:
-    event = CaseRegistered(
-        case_id=uuid4(),
-        area=AreaCodes.of(DesaPath.of("33.17.01.2001")),
-        trace_id="t",
-        actor=Actor(user_id="u", role="front_office", area_code="33.17.01.2001"),
-        registration_number="3317012001-2611-0001",
-        person=Person(
-            nik="3317014507850001", name="S", birth_date=date(1985, 7, 5), sex=Sex.FEMALE
-        ),
-        category=Category.PKH,
-        description="x",
-    )
+    event = case_registered(category=Category.PKH)
     parts = sms_parts(compose(event, registration_number=event.registration_number))
     assert parts.encoding == "GSM-7" and parts.segments <= 2
 

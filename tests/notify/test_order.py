@@ -4,8 +4,8 @@ import asyncio
 import json
 from uuid import uuid4
 
-from shared.areas import DesaPath
-from shared.contracts import Actor, AreaCodes, CaseVerified, Category, ReferralCreated
+from shared.contracts import CaseVerified, Category, ReferralCreated
+from tests.events import envelope
 from tests.notify.conftest import Notify
 
 
@@ -13,21 +13,16 @@ async def test_referral_and_verification_arriving_first_are_told_after_registrat
     notify: Notify,
 ) -> None:
     case_id = uuid4()
-    envelope = {
-        "case_id": case_id,
-        "area": AreaCodes.of(DesaPath.of("33.17.01.2001")),
-        "trace_id": "t",
-        "actor": Actor(user_id="service:x", role="service", area_code="33.17"),
-    }
+    common = envelope(case_id)
     await notify.publish(
         ReferralCreated(
-            **envelope,
+            **common,
             referral_id=uuid4(),
             destination="pkh",
             destination_name="Koordinator PKH kabupaten",
         )
     )
-    await notify.publish(CaseVerified(**envelope, category=Category.PKH, identity_consistent=True))
+    await notify.publish(CaseVerified(**common, category=Category.PKH, identity_consistent=True))
     await asyncio.sleep(1)  # both are waiting for the registration
     sent = await notify.client.get("/api/notifications", params={"case_id": str(case_id)})
     assert sent.json() == []

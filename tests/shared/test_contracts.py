@@ -1,51 +1,28 @@
 """Event contracts: subjects carry the area; parsing refuses what is not the expected event."""
 
-from datetime import date
-from uuid import uuid4
-
 import pytest
 
-from shared.areas import DesaPath
 from shared.contracts import (
-    Actor,
-    AreaCodes,
     CaseRegistered,
     CaseVerified,
-    Category,
     ContractError,
-    Person,
-    Sex,
     parse_event,
 )
-
-
-def registered() -> CaseRegistered:
-    return CaseRegistered(
-        case_id=uuid4(),
-        area=AreaCodes.of(DesaPath.of("33.17.01.2001")),
-        trace_id="t1",
-        actor=Actor(user_id="u", role="front_office", area_code="33.17.01.2001"),
-        registration_number="3317012001-2611-0001",
-        person=Person(
-            nik="3317014507850001", name="Siti", birth_date=date(1985, 7, 5), sex=Sex.FEMALE
-        ),
-        category=Category.PBI_REACTIVATION,
-        description="KIS mati",
-    )
+from tests.events import case_registered
 
 
 def test_subject_carries_type_and_area() -> None:
-    assert registered().subject() == "slrt.case.registered.3317.331701.3317012001"
+    assert case_registered().subject() == "slrt.case.registered.3317.331701.3317012001"
     assert CaseRegistered.filter_subject() == "slrt.case.registered.>"
 
 
 def test_round_trip_keeps_every_field() -> None:
-    event = registered()
+    event = case_registered()
     assert parse_event(event.model_dump_json().encode(), CaseRegistered) == event
 
 
 def test_unknown_fields_are_ignored_so_adding_fields_is_compatible() -> None:
-    raw = registered().model_dump(mode="json") | {"added_later": 1}
+    raw = case_registered().model_dump(mode="json") | {"added_later": 1}
     import json
 
     assert parse_event(json.dumps(raw).encode(), CaseRegistered).registration_number
@@ -67,7 +44,7 @@ def test_what_is_not_the_expected_event_is_refused_with_a_reason(raw: bytes, rea
 
 
 def test_refusal_reason_does_not_echo_personal_data() -> None:
-    raw = registered().model_dump(mode="json")
+    raw = case_registered().model_dump(mode="json")
     raw["person"]["nik"] = "33170145078500019"  # 17 digits
     import json
 

@@ -4,8 +4,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import date
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import nats
 import pytest
@@ -14,14 +13,14 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from sqlmodel import Field, SQLModel, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.areas import DesaPath
 from shared.consumer import DLQ_HEADER_PREFIX, NotYet, subscribe
-from shared.contracts import STREAM_NAME, Actor, AreaCodes, CaseRegistered, Category, Person, Sex
+from shared.contracts import STREAM_NAME, CaseRegistered
 from shared.db import SessionFactory, create_engine, create_tables, session_factory
 from shared.outbox import OutboxMessage, OutboxRelay, add_event, pending_count
 from shared.runtime import RUNTIME_TABLES, jetstream_publisher
 from shared.topology import MAX_ATTEMPTS, dead_letter_subject
 from slrt.natsserver import NatsServer
+from tests.events import case_registered
 
 
 class Applied(SQLModel, table=True):
@@ -30,21 +29,6 @@ class Applied(SQLModel, table=True):
     __tablename__ = "test_applied"
     id: int | None = Field(default=None, primary_key=True)
     case_id: UUID
-
-
-def case_registered() -> CaseRegistered:
-    return CaseRegistered(
-        case_id=uuid4(),
-        area=AreaCodes.of(DesaPath.of("33.17.01.2001")),
-        trace_id=uuid4().hex,
-        actor=Actor(user_id="u", role="front_office", area_code="33.17.01.2001"),
-        registration_number="3317012001-2611-0001",
-        person=Person(
-            nik="3317014507850001", name="Siti", birth_date=date(1985, 7, 5), sex=Sex.FEMALE
-        ),
-        category=Category.PBI_REACTIVATION,
-        description="KIS tidak aktif",
-    )
 
 
 @dataclass

@@ -1,0 +1,38 @@
+"""Events as the services would raise them, for tests that feed consumers directly."""
+
+from datetime import date
+from typing import Any
+from uuid import UUID, uuid4
+
+from shared.areas import DesaPath
+from shared.contracts import Actor, AreaCodes, CaseRegistered, Category, Person, Sex
+
+
+def envelope(case_id: UUID | None = None, desa: str = "33.17.01.2001") -> dict[str, Any]:
+    """The envelope fields of an event about a case in `desa`."""
+    return {
+        "case_id": case_id or uuid4(),
+        "area": AreaCodes.of(DesaPath.of(desa)),
+        "trace_id": uuid4().hex,
+        "actor": Actor(user_id="fo-test", role="front_office", area_code=desa),
+    }
+
+
+def case_registered(
+    case_id: UUID | None = None, phone: str | None = None, **changes: Any
+) -> CaseRegistered:
+    """Siti Aminah's reactivation complaint, registered in Ronggo Mulyo."""
+    person = Person(
+        nik="3317014507850001",
+        name="Siti Aminah",
+        birth_date=date(1985, 7, 5),
+        sex=Sex.FEMALE,
+        phone=phone,
+    )
+    fields = {
+        "registration_number": f"3317012001-2611-{uuid4().int % 10000:04d}",
+        "person": person,
+        "category": Category.PBI_REACTIVATION,
+        "description": "KIS tidak aktif sejak bulan lalu",
+    }
+    return CaseRegistered(**envelope(case_id), **(fields | changes))
