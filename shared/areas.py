@@ -19,6 +19,11 @@ def compact_code(code: str) -> str:
     return code.replace(".", "")
 
 
+def within(inner_code: str, area_code: str) -> bool:
+    """Whether `inner_code` lies in (or is) `area_code`: the test of an operator's scope."""
+    return inner_code == area_code or inner_code.startswith(area_code + ".")
+
+
 class UnknownAreaError(ValueError):
     """A code that is not in the registry."""
 
@@ -81,10 +86,6 @@ class AreaRegistry:
         if self.get(code).level != "desa":
             raise UnknownAreaError(f"Kode {code} bukan kode desa/kelurahan")
         return DesaPath.of(code)
-
-    def contains(self, area_code: str, inner_code: str) -> bool:
-        """Whether `inner_code` lies in (or is) `area_code`: the test of an operator's scope."""
-        return inner_code == area_code or inner_code.startswith(area_code + ".")
 
     def kabupaten(self) -> list[Area]:
         return [area for area in self._by_code.values() if area.level == "kabupaten"]

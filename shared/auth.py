@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from pwdlib import PasswordHash
 
+from shared.areas import within
 from shared.contracts import Actor
 
 _hasher = PasswordHash.recommended()
@@ -23,15 +24,6 @@ class Role(StrEnum):
     SECRETARIAT = "secretariat"
     ADMIN = "admin"
 
-
-ROLE_LABELS = {
-    Role.FRONT_OFFICE: "Front office Puskesos",
-    Role.BACK_OFFICE: "Back office Puskesos",
-    Role.COORDINATOR: "Koordinator Puskesos desa",
-    Role.SUPERVISOR: "Supervisor kecamatan",
-    Role.SECRETARIAT: "Sekretariat SLRT kabupaten",
-    Role.ADMIN: "Admin",
-}
 
 # The area level each role works at: dots in its Kemendagri code (desa has three).
 AREA_DOTS = {
@@ -57,7 +49,7 @@ class Principal:
 
     def covers(self, area_code: str) -> bool:
         """Whether `area_code` (a desa, usually) lies in this user's area."""
-        return area_code == self.area_code or area_code.startswith(self.area_code + ".")
+        return within(area_code, self.area_code)
 
 
 def area_fits_role(role: Role, area_code: str) -> bool:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from shared.areas import DesaPath, UnknownAreaError, load_registry
+from shared.areas import DesaPath, UnknownAreaError, load_registry, within
 
 
 def test_demo_district_is_complete() -> None:
@@ -25,8 +25,8 @@ def test_unknown_or_non_desa_codes_are_refused(code: str) -> None:
 
 
 def test_scope_contains_only_its_own_areas() -> None:
-    areas = load_registry()
-    assert areas.contains("33.17.01", "33.17.01.2001")
-    assert areas.contains("33.17", "33.17.14.2008")
-    assert not areas.contains("33.17.01", "33.17.10.2001")
-    assert not areas.contains("33.17.1", "33.17.10.2001")  # a prefix is not a parent
+    assert within("33.17.01.2001", "33.17.01")
+    assert within("33.17.14.2008", "33.17")
+    assert within("33.17.14.2008", "33.17.14.2008")
+    assert not within("33.17.10.2001", "33.17.01")
+    assert not within("33.17.10.2001", "33.17.1")  # a prefix is not a parent
