@@ -26,7 +26,7 @@ import nats
 import psycopg
 from psycopg import sql
 
-from services.intake.accounts import DEMO_PASSWORD
+from shared.accounts import DEMO_PASSWORD
 from shared.areas import Area, compact_code, load_registry
 from shared.provision import provision
 from slrt.natsserver import NatsServer, free_port

@@ -1,7 +1,8 @@
 """Who is acting, and over which area. Every event and every case step names an actor.
 
 Roles and area scope are the same in every service: a village operator works in one desa,
-a sub-district supervisor in a kecamatan, the district secretariat in its kabupaten.
+a sub-district supervisor in a kecamatan, the district secretariat in its kabupaten; an
+agency liaison works for the kabupaten but sees only what was sent to their agency.
 Passwords are hashed with argon2 (pwdlib).
 """
 
@@ -22,6 +23,8 @@ class Role(StrEnum):
     COORDINATOR = "coordinator"
     SUPERVISOR = "supervisor"
     SECRETARIAT = "secretariat"
+    SECRETARIAT_HEAD = "secretariat_head"
+    LIAISON = "liaison"
     ADMIN = "admin"
 
 
@@ -32,6 +35,8 @@ AREA_DOTS = {
     Role.COORDINATOR: 3,
     Role.SUPERVISOR: 2,
     Role.SECRETARIAT: 1,
+    Role.SECRETARIAT_HEAD: 1,
+    Role.LIAISON: 1,
     Role.ADMIN: 1,
 }
 
@@ -43,6 +48,7 @@ class Principal:
     username: str
     role: Role
     area_code: str
+    agency: str | None = None  # a liaison's agency: they see only referrals sent to it
 
     def actor(self) -> Actor:
         return Actor(user_id=self.username, role=self.role.value, area_code=self.area_code)

@@ -4,9 +4,9 @@ import asyncio
 import getpass
 import sys
 
-from services.intake import accounts
 from services.intake.models import TABLES
 from services.intake.settings import Settings
+from shared import accounts
 from shared.areas import UnknownAreaError, load_registry
 from shared.auth import Role
 from shared.db import create_engine, create_tables, session_factory

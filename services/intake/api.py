@@ -13,7 +13,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Cookie, Depends, Form, Header, Query, Request, Response, UploadFile
 
-from services.intake import accounts, documents, handling, service
+from services.intake import documents, handling, service
 from services.intake.domain import (
     AUDIT_READERS,
     CASE_READERS,
@@ -24,7 +24,6 @@ from services.intake.domain import (
     RateLimiter,
 )
 from services.intake.models import (
-    AuditEntryPublic,
     Case,
     CaseAction,
     CaseCreate,
@@ -32,11 +31,11 @@ from services.intake.models import (
     CasePublic,
     CaseSummary,
     DocumentChecklist,
-    LoginIn,
-    LoginOut,
     PublicStatus,
 )
 from services.intake.workflow import Stage
+from shared import accounts
+from shared.accounts import AuditEntryPublic, LoginIn, LoginOut
 from shared.auth import Principal
 from shared.contracts import Category
 from shared.errors import Refusal
@@ -47,22 +46,7 @@ SESSION_COOKIE = "slrt_session"
 router = APIRouter(prefix="/api", tags=["intake"])
 
 
-async def current_principal(
-    session: SessionDep,
-    authorization: Annotated[str | None, Header()] = None,
-    slrt_session: Annotated[str | None, Cookie()] = None,
-) -> Principal:
-    """The signed-in user, from `Authorization: Bearer <token>` or the session cookie."""
-    token = slrt_session
-    if authorization and authorization.lower().startswith("bearer "):
-        token = authorization[7:].strip()
-    principal = await accounts.principal_for_token(session=session, token=token) if token else None
-    if principal is None:
-        raise Refusal(401, "Silakan masuk (login) terlebih dahulu.")
-    return principal
-
-
-CurrentUser = Annotated[Principal, Depends(current_principal)]
+CurrentUser = Annotated[Principal, Depends(accounts.api_principal(SESSION_COOKIE))]
 
 
 def check_status_rate(request: Request) -> None:

@@ -8,7 +8,6 @@ import anyio
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.intake.accounts import audit
 from services.intake.domain import (
     DOCUMENT_LABELS,
     MAX_DOCUMENT_BYTES,
@@ -19,6 +18,7 @@ from services.intake.domain import (
 )
 from services.intake.models import Case, Document, DocumentChecklist, DocumentPublic
 from services.intake.service import case_in_scope, require_role
+from shared.accounts import audit
 from shared.auth import Principal
 from shared.contracts import Category
 from shared.errors import Refusal
@@ -70,7 +70,7 @@ async def add_document(
                 uploaded_by=principal.username,
             )
         )
-        await audit(
+        audit(
             session=session,
             principal=principal,
             action="unggah_dokumen",

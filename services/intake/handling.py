@@ -9,10 +9,10 @@ from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.intake.accounts import audit
 from services.intake.models import Case, CaseAction, TimelineEntry
 from services.intake.service import case_in_scope
 from services.intake.workflow import MOVES, Action, Stage, TransitionRefused, move
+from shared.accounts import audit
 from shared.areas import DesaPath
 from shared.auth import Principal
 from shared.contracts import (
@@ -66,7 +66,7 @@ async def act_on_case(
             event_id=event.event_id if event else None,
         )
     )
-    await audit(
+    audit(
         session=session,
         principal=principal,
         action=command.action.value,

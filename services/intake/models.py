@@ -15,6 +15,7 @@ from services.intake.domain import (
     FloorType,
 )
 from services.intake.workflow import STAGE_LABELS, Action, Resolution, Stage
+from shared.accounts import ACCOUNT_TABLES
 from shared.contracts import Category, Sex
 from shared.identity import check_kk, mask_nik, nik_disagreements, normalise_phone, parse_nik
 
@@ -218,71 +219,6 @@ class CaseCreated(SQLModel):
     url: str
 
 
-class User(SQLModel, table=True):
-    """An operator of this district: a role and the area they work in."""
-
-    __tablename__ = "user_account"
-
-    id: int | None = Field(default=None, primary_key=True)
-    username: str = Field(unique=True)
-    full_name: str
-    role: str
-    area_code: str
-    password_hash: str
-    active: bool = True
-    created_at: datetime = Field(default_factory=_now)
-
-
-class LoginSession(SQLModel, table=True):
-    """A signed-in browser or API client; only the token's hash is stored."""
-
-    __tablename__ = "login_session"
-
-    token_hash: str = Field(primary_key=True)
-    user_id: int = Field(foreign_key="user_account.id", index=True)
-    created_at: datetime = Field(default_factory=_now)
-    expires_at: datetime
-
-
-class AuditEntry(SQLModel, table=True):
-    """Who read or changed which case, when and why. Never updated, never deleted."""
-
-    __tablename__ = "audit_entry"
-
-    id: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(default_factory=_now, index=True)
-    username: str = Field(index=True)
-    role: str
-    area_code: str
-    action: str
-    case_id: UUID | None = Field(default=None, index=True)
-    purpose: str
-
-
-class LoginIn(SQLModel):
-    username: str = Field(min_length=1, max_length=100)
-    password: str = Field(min_length=1, max_length=200)
-
-
-class LoginOut(SQLModel):
-    token: str
-    username: str
-    full_name: str
-    role: str
-    area_code: str
-    expires_at: datetime
-
-
-class AuditEntryPublic(SQLModel):
-    at: datetime
-    username: str
-    role: str
-    area_code: str
-    action: str
-    case_id: UUID | None
-    purpose: str
-
-
 class CaseSummary(SQLModel):
     """A line of the village case list: no NIK, no phone."""
 
@@ -377,9 +313,7 @@ TABLES = [
     Document.__table__,  # type: ignore[attr-defined]
     TimelineEntry.__table__,  # type: ignore[attr-defined]
     RegistrationCounter.__table__,  # type: ignore[attr-defined]
-    User.__table__,  # type: ignore[attr-defined]
-    LoginSession.__table__,  # type: ignore[attr-defined]
-    AuditEntry.__table__,  # type: ignore[attr-defined]
+    *ACCOUNT_TABLES,
 ]
 
 

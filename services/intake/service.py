@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.intake.accounts import audit
 from services.intake.domain import (
     CASE_READERS,
     REGISTRARS,
@@ -20,6 +19,7 @@ from services.intake.domain import (
 )
 from services.intake.models import Case, CaseCreate, RegistrationCounter, TimelineEntry
 from services.intake.workflow import Stage
+from shared.accounts import audit
 from shared.areas import AreaRegistry, UnknownAreaError
 from shared.auth import Principal, Role
 from shared.consumer import NotYet
@@ -85,7 +85,7 @@ async def read_case(
     """A case of the operator's area with its timeline; the read is audited."""
     require_role(principal, CASE_READERS, "melihat kasus")
     case, timeline = await case_in_scope(session=session, principal=principal, case_id=case_id)
-    await audit(
+    audit(
         session=session, principal=principal, action="baca_kasus", purpose=purpose, case_id=case.id
     )
     await session.commit()
@@ -176,7 +176,7 @@ async def register_case(
         )
     )
     add_event(session, event)
-    await audit(
+    audit(
         session=session,
         principal=principal,
         action="daftar_kasus",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from services.intake.accounts import DEMO_PASSWORD
+from shared.accounts import DEMO_PASSWORD
 from tests.conftest import IN_CI, PostgresDatabases, database_factory
 from tests.e2e.conftest import running_services
 

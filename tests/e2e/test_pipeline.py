@@ -16,7 +16,7 @@ import httpx
 import nats as nats_client
 import pytest
 
-from services.intake.accounts import DEMO_PASSWORD
+from shared.accounts import DEMO_PASSWORD
 from slrt.deadletter import read_dead_letters
 from slrt.natsserver import NatsServer
 from slrt.services import SERVICE_NAMES

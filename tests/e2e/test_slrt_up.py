@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from services.intake.accounts import DEMO_PASSWORD
+from shared.accounts import DEMO_PASSWORD
 from slrt.natsserver import free_port, port_open
 from slrt.services import SERVICES
 from tests.conftest import LOCAL_POSTGRES

@@ -8,10 +8,10 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from services.intake import accounts
 from services.intake.app import create_app
 from services.intake.models import Case
 from services.intake.settings import Settings
+from shared import accounts
 from shared.auth import Role, hash_password
 from shared.outbox import OutboxMessage
 from shared.runtime import ServiceRuntime

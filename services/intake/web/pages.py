@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from services.intake import accounts, documents, handling, service
+from services.intake import documents, handling, service
 from services.intake.api import check_status_rate, document_storage
 from services.intake.domain import (
     CASE_READERS,
@@ -37,6 +37,7 @@ from services.intake.workflow import (
     Stage,
     actions_for,
 )
+from shared import accounts
 from shared.areas import Area, AreaRegistry
 from shared.auth import Principal
 from shared.contracts import Category

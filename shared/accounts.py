@@ -1,0 +1,229 @@
+"""Users, sign-in sessions and the audit log, the same in every service that has users.
+
+Each such service keeps these tables in its own database (intake: village operators;
+referral: the secretariat and agency liaisons), so one service being down never locks
+anyone out of another. Only a token's hash is stored; passwords are argon2 hashes.
+"""
+
+import hashlib
+import secrets
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from fastapi import Request
+from sqlalchemy import Table
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.areas import AreaRegistry
+from shared.auth import Principal, Role, area_fits_role, hash_password, verify_password
+from shared.errors import Refusal
+from shared.runtime import SessionDep
+
+SESSION_LIFETIME = timedelta(hours=12)  # one working day at the desk
+DEMO_PASSWORD = "slrt-demo"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class User(SQLModel, table=True):
+    """A user of this district: a role, the area they work in, and for a liaison their agency."""
+
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True)
+    full_name: str
+    role: str
+    area_code: str
+    agency: str | None = None
+    password_hash: str
+    active: bool = True
+    created_at: datetime = Field(default_factory=_now)
+
+
+class LoginSession(SQLModel, table=True):
+    """A signed-in browser or API client; only the token's hash is stored."""
+
+    __tablename__ = "login_session"
+
+    token_hash: str = Field(primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    created_at: datetime = Field(default_factory=_now)
+    expires_at: datetime
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who read or changed which case, when and why. Never updated, never deleted."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=_now, index=True)
+    username: str = Field(index=True)
+    role: str
+    area_code: str
+    action: str
+    case_id: UUID | None = Field(default=None, index=True)
+    purpose: str
+
+
+class LoginIn(SQLModel):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class LoginOut(SQLModel):
+    token: str
+    username: str
+    full_name: str
+    role: str
+    area_code: str
+    expires_at: datetime
+
+
+class AuditEntryPublic(SQLModel):
+    at: datetime
+    username: str
+    role: str
+    area_code: str
+    action: str
+    case_id: UUID | None
+    purpose: str
+
+
+ACCOUNT_TABLES: list[Table] = [
+    User.__table__,  # type: ignore[attr-defined]
+    LoginSession.__table__,  # type: ignore[attr-defined]
+    AuditEntry.__table__,  # type: ignore[attr-defined]
+]
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def sign_in(
+    *, session: AsyncSession, username: str, password: str
+) -> tuple[User, LoginSession, str] | None:
+    """A new session for valid credentials of an active user, else None."""
+    user = (await session.exec(select(User).where(User.username == username))).first()
+    if user is None or not user.active or not verify_password(password, user.password_hash):
+        return None
+    token = secrets.token_urlsafe(32)
+    login = LoginSession(
+        token_hash=_token_hash(token), user_id=user.id or 0, expires_at=_now() + SESSION_LIFETIME
+    )
+    session.add(login)
+    await session.commit()
+    return user, login, token
+
+
+async def sign_out(*, session: AsyncSession, token: str) -> None:
+    login = await session.get(LoginSession, _token_hash(token))
+    if login is not None:
+        await session.delete(login)
+        await session.commit()
+
+
+async def principal_for_token(*, session: AsyncSession, token: str) -> Principal | None:
+    """The signed-in user a token belongs to, if the session is alive and the user active."""
+    login = await session.get(LoginSession, _token_hash(token))
+    if login is None or _aware(login.expires_at) < _now():
+        return None
+    user = await session.get(User, login.user_id)
+    if user is None or not user.active:
+        return None
+    return Principal(
+        username=user.username, role=Role(user.role), area_code=user.area_code, agency=user.agency
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands timestamps back without their zone; they were written in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def request_token(request: Request, cookie_name: str) -> str | None:
+    """The caller's token: `Authorization: Bearer <token>`, else the session cookie."""
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return request.cookies.get(cookie_name)
+
+
+def api_principal(cookie_name: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A FastAPI dependency: the signed-in user, or a 401 the operator understands."""
+
+    async def current_principal(request: Request, session: SessionDep) -> Principal:
+        token = request_token(request, cookie_name)
+        principal = await principal_for_token(session=session, token=token) if token else None
+        if principal is None:
+            raise Refusal(401, "Silakan masuk (login) terlebih dahulu.")
+        return principal
+
+    return current_principal
+
+
+async def add_user(
+    *,
+    session: AsyncSession,
+    areas: AreaRegistry,
+    username: str,
+    full_name: str,
+    role: Role,
+    area_code: str,
+    password: str | None = None,
+    password_hash: str | None = None,
+    agency: str | None = None,
+) -> User:
+    """Create a user; their area must exist and be of their role's level."""
+    areas.get(area_code)
+    if not area_fits_role(role, area_code):
+        raise ValueError(f"peran {role.value} tidak bekerja di tingkat wilayah {area_code}")
+    if (role is Role.LIAISON) != (agency is not None):
+        raise ValueError("hanya penghubung instansi (liaison) yang punya instansi")
+    user = User(
+        username=username,
+        full_name=full_name,
+        role=role.value,
+        area_code=area_code,
+        agency=agency,
+        password_hash=password_hash or hash_password(password or secrets.token_urlsafe(16)),
+    )
+    session.add(user)
+    return user
+
+
+async def has_users(session: AsyncSession) -> bool:
+    return (await session.exec(select(User.id).limit(1))).first() is not None
+
+
+def audit(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    action: str,
+    purpose: str,
+    case_id: UUID | None = None,
+) -> None:
+    """Record a read or change in the caller's transaction (committed with the change)."""
+    session.add(
+        AuditEntry(
+            username=principal.username,
+            role=principal.role.value,
+            area_code=principal.area_code,
+            action=action,
+            case_id=case_id,
+            purpose=purpose,
+        )
+    )
+
+
+async def audit_trail(*, session: AsyncSession, case_id: UUID) -> list[AuditEntry]:
+    query = select(AuditEntry).where(AuditEntry.case_id == case_id).order_by(col(AuditEntry.at))
+    return list((await session.exec(query)).all())
