@@ -40,6 +40,30 @@ class Category(StrEnum):
     OTHER = "lainnya"
 
 
+# What operators and citizens read for each category.
+CATEGORY_LABELS: dict[Category, str] = {
+    Category.PBI_REACTIVATION: "PBI-JK/KIS tidak aktif (reaktivasi)",
+    Category.PBI_ENROLMENT: "PBI-JK belum terdaftar",
+    Category.DTKS_REGISTRATION: "Pendaftaran DTKS",
+    Category.DTKS_CORRECTION: "Perbaikan data DTKS",
+    Category.PKH: "PKH",
+    Category.BPNT: "BPNT/Sembako",
+    Category.PIP: "PIP/KIP",
+    Category.RTLH: "Rehab rumah (RTLH)",
+    Category.ATENSI: "ATENSI lansia/disabilitas",
+    Category.HEALTH_EMERGENCY: "Darurat kesehatan",
+    Category.OTHER: "Lainnya",
+}
+
+
+def category_label(value: str) -> str:
+    """The label of a stored category value; an unknown one is shown as it is."""
+    try:
+        return CATEGORY_LABELS[Category(value)]
+    except ValueError:
+        return value
+
+
 class Sex(StrEnum):
     MALE = "L"
     FEMALE = "P"
@@ -133,6 +157,7 @@ class CaseVerified(Event):
     identity_consistent: bool
     findings: list[str] = Field(default_factory=list)
     in_dtks: bool | None = None
+    registration_number: str = ""
 
 
 class ReferralCreated(Event):
@@ -145,6 +170,57 @@ class ReferralCreated(Event):
     referral_id: UUID
     destination: str
     destination_name: str
+
+
+class ReferralUpdated(Event):
+    """A referral moved (sent, accepted, rejected, served, completed...) or its card did.
+
+    `returns_to_village` says the village must correct something and send the case again.
+    """
+
+    TYPE: ClassVar[str] = "referral.updated"
+    VERSION: ClassVar[int] = 1
+    type: Literal["referral.updated"] = "referral.updated"
+    version: Literal[1] = 1
+    referral_id: UUID
+    destination: str
+    destination_name: str
+    command: str
+    previous_status: str
+    status: str
+    status_label: str
+    note: str = ""
+    rejection_reason: str | None = None
+    rejection_label: str | None = None
+    returns_to_village: bool = False
+    served: bool | None = None
+    not_served_reason: str | None = None
+    card_stage: str | None = None
+
+
+class ReferralOverdue(Event):
+    """A referral's step passed its target time; raised once per step, for the head."""
+
+    TYPE: ClassVar[str] = "referral.overdue"
+    VERSION: ClassVar[int] = 1
+    type: Literal["referral.overdue"] = "referral.overdue"
+    version: Literal[1] = 1
+    referral_id: UUID
+    destination: str
+    status: str
+    due_at: datetime
+    urgent: bool = False
+
+
+class CaseClosed(Event):
+    """Every referral of the case has ended: the district's decision and what came of it."""
+
+    TYPE: ClassVar[str] = "case.closed"
+    VERSION: ClassVar[int] = 1
+    type: Literal["case.closed"] = "case.closed"
+    version: Literal[1] = 1
+    decision: Literal["served", "not_served"]
+    summary: str
 
 
 class NotificationSent(Event):
@@ -186,6 +262,7 @@ class CaseEscalated(Event):
     category: Category
     urgent: bool = False
     consent_to_share: bool = False
+    registration_number: str = ""
 
 
 class CaseReturned(Event):
@@ -208,6 +285,9 @@ EVENT_CLASSES: dict[tuple[str, int], type[Event]] = {
         CaseResolvedLocally,
         CaseEscalated,
         CaseReturned,
+        ReferralUpdated,
+        ReferralOverdue,
+        CaseClosed,
     )
 }
 

@@ -6,7 +6,7 @@ Services are asyncio end to end, so both use async drivers (aiosqlite, psycopg).
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, event, text
+from sqlalchemy import ColumnElement, Table, event, or_, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
@@ -72,3 +72,8 @@ async def create_tables(engine: AsyncEngine, tables: Sequence[Table]) -> None:
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
+
+
+def in_area(column: Any, area_code: str) -> ColumnElement[bool]:
+    """SQL for `shared.areas.within`: the column's area code lies in (or is) `area_code`."""
+    return or_(column == area_code, column.startswith(area_code + "."))

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -90,8 +90,10 @@ def create_service_app(
     routers: Sequence[APIRouter],
     subscribe: Callable[[ServiceRuntime], None],
     on_startup: Callable[[ServiceRuntime], Awaitable[None]] | None = None,
+    background: Sequence[Callable[[ServiceRuntime], Coroutine[Any, Any, None]]] = (),
 ) -> FastAPI:
-    """A service's FastAPI app: its routes, health checks and a lifespan running the rest."""
+    """A service's FastAPI app: its routes, health checks and a lifespan running the rest
+    (broker, outbox relay, and the service's own `background` loops)."""
     configure_logging(
         service=settings.service_name, level=settings.log_level, json=settings.log_json
     )
@@ -106,6 +108,7 @@ def create_service_app(
         tasks = [
             asyncio.create_task(_connect_broker(runtime), name="broker"),
             asyncio.create_task(runtime.relay.run(), name="outbox-relay"),
+            *(asyncio.create_task(loop(runtime), name=loop.__name__) for loop in background),
         ]
         log.info("service_started", port=settings.port)
         try:

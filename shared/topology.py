@@ -20,11 +20,14 @@ from nats.js.api import (
 from shared.contracts import (
     STREAM_NAME,
     SUBJECT_ROOT,
+    CaseClosed,
+    CaseEscalated,
     CaseRegistered,
     CaseVerified,
     Event,
     NotificationSent,
     ReferralCreated,
+    ReferralUpdated,
 )
 
 # A handler gets this many tries (with back-off between them) before the message goes to
@@ -53,12 +56,17 @@ class Subscription:
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("verval", CaseRegistered),
     Subscription("referral", CaseVerified),
+    Subscription("referral", CaseEscalated),
     Subscription("notify", CaseRegistered),
     Subscription("notify", CaseVerified),
     Subscription("notify", ReferralCreated),
     Subscription("intake", CaseVerified),
     Subscription("intake", ReferralCreated),
     Subscription("intake", NotificationSent),
+    Subscription("intake", ReferralUpdated),
+    Subscription("intake", CaseClosed),
+    Subscription("notify", ReferralUpdated),
+    Subscription("notify", CaseClosed),
 )
 
 

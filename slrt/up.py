@@ -26,6 +26,8 @@ log = get_logger("slrt.up")
 
 READY_TIMEOUT_SECONDS = 90.0
 MAX_RESTARTS = 5
+# Turns on the demo district's users in the services that have users.
+DEMO_USERS_ENV = {"SLRT_INTAKE_DEMO_USERS": "true", "SLRT_REFERRAL_DEMO_USERS": "true"}
 
 
 @dataclass
@@ -152,7 +154,7 @@ def run(options: UpOptions) -> int:
             nats.start()
             nats_url = nats.url
         asyncio.run(provision(nats_url))
-        demo = {"SLRT_INTAKE_DEMO_USERS": "true"} if options.demo_users else {}
+        demo = DEMO_USERS_ENV if options.demo_users else {}
         services = list(
             service_processes(
                 SERVICES,
@@ -194,9 +196,11 @@ def _restart_dead(services: list[ServiceProcess]) -> None:
 
 def _print_demo_users() -> None:
     print(
-        "Pengguna demo (kata sandi: slrt-demo): desa-<kode desa> (front office, contoh\n"
-        "  desa-3317012001), kec-<kode kecamatan> (supervisor, contoh kec-331701),\n"
-        "  sekretariat, admin. Ganti atau nonaktifkan sebelum dipakai sungguhan.",
+        "Pengguna demo (kata sandi: slrt-demo). Intake: desa-<kode desa> (front office,\n"
+        "  contoh desa-3317012001), bo-/koor-<kode desa>, kec-<kode kecamatan> (supervisor,\n"
+        "  contoh kec-331701), sekretariat, admin. Referral: sekretariat, kepala,\n"
+        "  penghubung-<instansi> (contoh penghubung-bpjs_dinkes).\n"
+        "  Ganti atau nonaktifkan sebelum dipakai sungguhan.",
         flush=True,
     )
 

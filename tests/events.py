@@ -5,7 +5,16 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from shared.areas import DesaPath
-from shared.contracts import Actor, AreaCodes, CaseRegistered, Category, Person, Sex
+from shared.contracts import (
+    Actor,
+    AreaCodes,
+    CaseEscalated,
+    CaseRegistered,
+    CaseVerified,
+    Category,
+    Person,
+    Sex,
+)
 
 
 def envelope(case_id: UUID | None = None, desa: str = "33.17.01.2001") -> dict[str, Any]:
@@ -36,3 +45,29 @@ def case_registered(
         "description": "KIS tidak aktif sejak bulan lalu",
     }
     return CaseRegistered(**envelope(case_id), **(fields | changes))
+
+
+def case_verified(
+    case_id: UUID | None = None, desa: str = "33.17.01.2001", **changes: Any
+) -> CaseVerified:
+    """Verval's verdict on a consistent reactivation case whose citizen consented."""
+    fields = {
+        "category": Category.PBI_REACTIVATION,
+        "consent_to_share": True,
+        "identity_consistent": True,
+        "registration_number": f"3317012001-2611-{uuid4().int % 10000:04d}",
+    }
+    return CaseVerified(**envelope(case_id, desa), **(fields | changes))
+
+
+def case_escalated(verified: CaseVerified, level: str = "kabupaten") -> CaseEscalated:
+    """The sub-district forwarding a verified case to the district."""
+    return CaseEscalated(
+        **envelope(verified.case_id, verified.area.desa),
+        level=level,
+        reason="diteruskan supervisor",
+        category=verified.category,
+        urgent=verified.urgent,
+        consent_to_share=verified.consent_to_share,
+        registration_number=verified.registration_number,
+    )

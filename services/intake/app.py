@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings or Settings(),
         title="SLRT Intake (Puskesos desa)",
         tables=TABLES,
-        routers=[api.router, pages.router],
+        routers=[api.router, pages.router, pages.sign_in],
         subscribe=handlers.subscribe_all,
     )
     app.state.status_limiter = RateLimiter(limit=STATUS_LOOKUPS_PER_MINUTE, window=60)

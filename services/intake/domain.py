@@ -10,21 +10,6 @@ from shared.areas import compact_code
 from shared.auth import Role
 from shared.contracts import Category
 
-CATEGORY_LABELS: dict[Category, str] = {
-    Category.PBI_REACTIVATION: "PBI-JK/KIS tidak aktif (reaktivasi)",
-    Category.PBI_ENROLMENT: "PBI-JK belum terdaftar",
-    Category.DTKS_REGISTRATION: "Pendaftaran DTKS",
-    Category.DTKS_CORRECTION: "Perbaikan data DTKS",
-    Category.PKH: "PKH",
-    Category.BPNT: "BPNT/Sembako",
-    Category.PIP: "PIP/KIP",
-    Category.RTLH: "Rehab rumah (RTLH)",
-    Category.ATENSI: "ATENSI lansia/disabilitas",
-    Category.HEALTH_EMERGENCY: "Darurat kesehatan",
-    Category.OTHER: "Lainnya",
-}
-
-
 # Who may do what with cases (always within their own area).
 REGISTRARS = frozenset({Role.FRONT_OFFICE, Role.BACK_OFFICE, Role.SECRETARIAT})
 CASE_READERS = frozenset(
@@ -144,6 +129,7 @@ class CaseStatus(StrEnum):
     NEEDS_CORRECTION = "needs_correction"
     VERIFIED = "verified"
     REFERRED = "referred"
+    CLOSED = "closed"
 
 
 STATUS_LABELS: dict[CaseStatus, str] = {
@@ -151,6 +137,7 @@ STATUS_LABELS: dict[CaseStatus, str] = {
     CaseStatus.NEEDS_CORRECTION: "Data perlu diperbaiki",
     CaseStatus.VERIFIED: "Data sudah diverifikasi",
     CaseStatus.REFERRED: "Sudah dirujuk ke program/instansi",
+    CaseStatus.CLOSED: "Selesai",
 }
 _STATUS_ORDER = list(CaseStatus)
 
@@ -166,6 +153,9 @@ NEXT_STEPS: dict[CaseStatus, str] = {
     ),
     CaseStatus.REFERRED: (
         "Kasus Anda sudah dirujuk. Tunggu kabar dari program/instansi tujuan; kami kabari hasilnya."
+    ),
+    CaseStatus.CLOSED: (
+        "Kasus Anda sudah selesai. Hasilnya kami kirim lewat SMS; tanyakan juga di kantor desa."
     ),
 }
 

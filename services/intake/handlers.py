@@ -5,7 +5,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.intake import service
 from services.intake.domain import CaseStatus
 from shared.consumer import subscribe
-from shared.contracts import CaseVerified, NotificationSent, ReferralCreated
+from shared.contracts import (
+    CaseClosed,
+    CaseVerified,
+    NotificationSent,
+    ReferralCreated,
+    ReferralUpdated,
+)
 from shared.runtime import ServiceRuntime
 
 
@@ -32,6 +38,33 @@ async def on_referral_created(session: AsyncSession, event: ReferralCreated) -> 
     )
 
 
+async def on_referral_updated(session: AsyncSession, event: ReferralUpdated) -> None:
+    if event.returns_to_village:
+        note = f"{event.destination_name}: {event.rejection_label}. {event.note}".strip()
+        await service.return_to_village(session=session, event=event, note=note)
+        return
+    detail = event.rejection_label or event.note
+    await service.record_step(
+        session=session,
+        event=event,
+        service="referral",
+        step=f"Rujukan: {event.status_label}",
+        note=f"{event.destination_name}" + (f": {detail}" if detail else ""),
+        status=None,
+    )
+
+
+async def on_case_closed(session: AsyncSession, event: CaseClosed) -> None:
+    await service.record_step(
+        session=session,
+        event=event,
+        service="referral",
+        step="Kasus selesai",
+        note=event.summary,
+        status=CaseStatus.CLOSED,
+    )
+
+
 async def on_notification_sent(session: AsyncSession, event: NotificationSent) -> None:
     who = "warga" if event.recipient_kind == "citizen" else "kantor desa"
     await service.record_step(
@@ -49,6 +82,8 @@ def subscribe_all(runtime: ServiceRuntime) -> None:
         (CaseVerified, on_case_verified),
         (ReferralCreated, on_referral_created),
         (NotificationSent, on_notification_sent),
+        (ReferralUpdated, on_referral_updated),
+        (CaseClosed, on_case_closed),
     ):
         subscribe(
             runtime.broker,

@@ -100,6 +100,7 @@ def _event_for(
             category=Category(case.category),
             urgent=case.urgent,
             consent_to_share=case.consent_to_share,
+            registration_number=case.registration_number,
         )
     if command.action in (Action.SEND_BACK, Action.RETURN_TO_VILLAGE):
         return CaseReturned(**envelope, note=reason)

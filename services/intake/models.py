@@ -7,7 +7,6 @@ from pydantic import field_validator, model_validator
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
 from services.intake.domain import (
-    CATEGORY_LABELS,
     NEXT_STEPS,
     STATUS_LABELS,
     CaseStatus,
@@ -16,7 +15,7 @@ from services.intake.domain import (
 )
 from services.intake.workflow import STAGE_LABELS, Action, Resolution, Stage
 from shared.accounts import ACCOUNT_TABLES
-from shared.contracts import Category, Sex
+from shared.contracts import CATEGORY_LABELS, Category, Sex
 from shared.identity import check_kk, mask_nik, nik_disagreements, normalise_phone, parse_nik
 
 

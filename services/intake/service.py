@@ -24,10 +24,11 @@ from shared.areas import AreaRegistry, UnknownAreaError
 from shared.auth import Principal, Role
 from shared.consumer import NotYet
 from shared.contracts import AreaCodes, CaseRegistered, Category, Event, Person
+from shared.db import in_area
 from shared.errors import Refusal, field_refusal
 from shared.outbox import add_event
 
-OPEN_STATUSES = [s.value for s in CaseStatus]  # until closing exists, every case is open
+OPEN_STATUSES = [s.value for s in CaseStatus if s is not CaseStatus.CLOSED]
 
 
 def require_role(principal: Principal, allowed: frozenset[Role], doing: str) -> None:
@@ -201,9 +202,7 @@ async def list_cases(
     registered_to: date | None = None,
 ) -> list[Case]:
     """Cases in an area (a desa, kecamatan or kabupaten), newest first, filtered."""
-    query = select(Case).where(
-        or_(col(Case.desa_code) == area_code, col(Case.desa_code).startswith(area_code + "."))
-    )
+    query = select(Case).where(in_area(col(Case.desa_code), area_code))
     if status is not None:
         query = query.where(Case.status == status.value)
     if category is not None:
@@ -230,7 +229,10 @@ async def list_cases(
 
 async def _refuse_duplicate(*, session: AsyncSession, nik: str, category: Category) -> None:
     query = select(Case).where(
-        Case.nik == nik, Case.category == category.value, col(Case.status).in_(OPEN_STATUSES)
+        Case.nik == nik,
+        Case.category == category.value,
+        col(Case.status).in_(OPEN_STATUSES),
+        Case.stage != Stage.RESOLVED_LOCALLY.value,
     )
     existing = (await session.exec(query)).first()
     if existing is not None:
@@ -297,6 +299,19 @@ async def record_step(
         case.status = advance(CaseStatus(case.status), status).value
         case.updated_at = datetime.now(UTC)
         session.add(case)
+
+
+async def return_to_village(*, session: AsyncSession, event: Event, note: str) -> None:
+    """The district sent the case back (data to correct, documents missing): it is the
+    village back office's again, with the reason on its timeline, to correct and re-send."""
+    case = await session.get(Case, event.case_id)
+    if case is None:
+        raise NotYet(f"case {event.case_id} not (yet) known to intake")
+    session.add(_timeline_entry(case.id, event, "referral", "Dikembalikan ke desa", note))
+    case.stage = Stage.VILLAGE.value
+    case.status = CaseStatus.NEEDS_CORRECTION.value
+    case.updated_at = datetime.now(UTC)
+    session.add(case)
 
 
 def _timeline_entry(

@@ -6,7 +6,14 @@ are the built-in texts.
 
 from dataclasses import dataclass
 
-from shared.contracts import CaseRegistered, CaseVerified, Event, ReferralCreated
+from shared.contracts import (
+    CaseClosed,
+    CaseRegistered,
+    CaseVerified,
+    Event,
+    ReferralCreated,
+    ReferralUpdated,
+)
 
 SENDER = "SLRT"
 
@@ -16,12 +23,26 @@ SENDER = "SLRT"
 COMES_AFTER: dict[str, str] = {
     CaseVerified.TYPE: CaseRegistered.TYPE,
     ReferralCreated.TYPE: CaseVerified.TYPE,
+    ReferralUpdated.TYPE: ReferralCreated.TYPE,
+    # A case closes when its last referral ends, and every ending is told.
+    CaseClosed.TYPE: ReferralUpdated.TYPE,
 }
 
 
-def compose(event: Event, *, registration_number: str) -> str:
-    """The message for `event`; every message names the registration number."""
-    reg = registration_number
+def compose(event: Event, *, registration_number: str) -> str | None:
+    """The message for `event`, or None when the citizen need not hear of it (a referral
+    put back to work, a card collected). Every message names the registration number."""
+    if isinstance(event, ReferralUpdated):
+        return _referral_update(event, registration_number)
+    if isinstance(event, CaseClosed):
+        return (
+            f"{SENDER}: Kasus {registration_number} selesai. Hasil: {event.summary}. "
+            "Terima kasih. Nilai layanan kami di halaman status SLRT."
+        )
+    return _case_step(event, registration_number)
+
+
+def _case_step(event: Event, reg: str) -> str:
     if isinstance(event, CaseRegistered):
         return (
             f"{SENDER}: Pengaduan Anda tercatat dengan nomor {reg}. Simpan nomor ini. "
@@ -40,6 +61,44 @@ def compose(event: Event, *, registration_number: str) -> str:
         where = event.destination_name
         return f"{SENDER}: Kasus {reg} sudah dirujuk ke {where}. Kami kabari hasilnya."
     raise ValueError(f"no message for {event.type}")
+
+
+CARD_READY = (
+    "Kartu KIS kasus {reg} siap diambil di kantor BPJS Kesehatan. Datang sendiri membawa "
+    "KTP, KK dan surat pengantar Dinas Sosial; perangkat desa dapat mendampingi."
+)
+
+
+def _referral_update(event: ReferralUpdated, reg: str) -> str | None:
+    where = event.destination_name
+    if event.command == "card":
+        if event.card_stage == "temporary":
+            return (
+                f"{SENDER}: Kartu KIS sementara untuk kasus {reg} sudah terbit dan dapat dipakai."
+            )
+        if event.card_stage == "ready_for_collection":
+            return f"{SENDER}: " + CARD_READY.format(reg=reg)
+        return None
+    if event.status == "rejected":
+        then = (
+            "Silakan datang ke kantor desa untuk memperbaiki data atau melengkapi dokumen, "
+            "lalu kasus dikirim lagi."
+            if event.returns_to_village
+            else "Tanyakan pilihan bantuan lain di kantor desa."
+        )
+        return f"{SENDER}: Rujukan kasus {reg} ke {where} ditolak: {event.rejection_label}. {then}"
+    texts = {
+        "sent": f"Kasus {reg} sudah dikirim ke {where}. Kami kabari jawabannya.",
+        "accepted": f"Rujukan kasus {reg} diterima oleh {where} dan akan dilayani.",
+        "failed": f"Layanan {where} untuk kasus {reg} tidak berhasil. Petugas desa akan "
+        "menghubungi Anda.",
+        "cancelled": f"Rujukan kasus {reg} ke {where} dibatalkan. Tanyakan di kantor desa.",
+    }
+    if event.status == "completed":
+        done = "selesai" if event.served else "tidak dapat dilayani"
+        return f"{SENDER}: Layanan {where} untuk kasus {reg} {done}."
+    text = texts.get(event.status)
+    return f"{SENDER}: {text}" if text else None
 
 
 # GSM 03.38: the default alphabet (one septet each) and its extension table (escape + char).

@@ -5,7 +5,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.notify import service
 from services.notify.channels import Channel, LocalFileChannel
 from shared.consumer import subscribe
-from shared.contracts import CaseRegistered, CaseVerified, Event, ReferralCreated
+from shared.contracts import (
+    CaseClosed,
+    CaseRegistered,
+    CaseVerified,
+    Event,
+    ReferralCreated,
+    ReferralUpdated,
+)
 from shared.runtime import ServiceRuntime
 
 
@@ -27,7 +34,7 @@ def subscribe_all(runtime: ServiceRuntime) -> None:
         apply=on_case_registered,
         after_commit=runtime.relay.wake,
     )
-    for event in (CaseVerified, ReferralCreated):
+    for event in (CaseVerified, ReferralCreated, ReferralUpdated, CaseClosed):
         subscribe(
             runtime.broker,
             service="notify",

@@ -27,8 +27,9 @@ async def remember_recipient(*, session: AsyncSession, registered: CaseRegistere
     await session.flush()
 
 
-async def notify(*, session: AsyncSession, event: Event, channel: Channel) -> Notification:
-    """Tell the citizen (or, without a phone, their village office) about `event`."""
+async def notify(*, session: AsyncSession, event: Event, channel: Channel) -> Notification | None:
+    """Tell the citizen (or, without a phone, their village office) about `event`, if it
+    is something they should hear."""
     recipient = await session.get(Recipient, event.case_id)
     if recipient is None:
         # case.registered is consumed separately and may not be applied yet: retry later.
@@ -39,6 +40,8 @@ async def notify(*, session: AsyncSession, event: Event, channel: Channel) -> No
     reachable = recipient.phone and await session.get(OptOut, recipient.phone) is None
     kind = "citizen" if reachable else "village_office"
     body = compose(event, registration_number=recipient.registration_number)
+    if body is None:
+        return None
     parts = sms_parts(body)
     notification = Notification(
         source_event_id=event.event_id,

@@ -1,18 +1,160 @@
-"""Referral's HTTP API: a case's referrals."""
+"""Referral's HTTP API: sign in, the secretariat's queues, one referral and its commands.
 
+Every route needs a signed-in user of the secretariat (who sees the whole district) or an
+agency liaison (who sees only what was sent to their agency). Reads and changes of a
+referral are written to the audit log.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query, Response
 
-from services.referral import service
-from services.referral.models import ReferralPublic
+from services.referral import queries, service
+from services.referral.domain import ALL_DESTINATIONS, Destination
+from services.referral.models import (
+    AssignIn,
+    CardIn,
+    OrderIn,
+    Queue,
+    Referral,
+    ReferralDetail,
+    ReferralPublic,
+    ReferralStepPublic,
+)
+from shared import accounts
+from shared.accounts import LoginIn, LoginOut
+from shared.auth import Principal
+from shared.errors import Refusal
+from shared.logging import current_trace_id
 from shared.runtime import SessionDep
 
-router = APIRouter(prefix="/api/referrals", tags=["referrals"])
+SESSION_COOKIE = "slrt_referral_session"  # not intake's: both may live on one host
+router = APIRouter(prefix="/api", tags=["referral"])
+CurrentUser = Annotated[Principal, Depends(accounts.api_principal(SESSION_COOKIE))]
 
 
-@router.get("", response_model=list[ReferralPublic])
-async def list_referrals(case_id: UUID, session: SessionDep) -> list[ReferralPublic]:
-    """The referrals made for one case."""
-    found = await service.referrals_of_case(session=session, case_id=case_id)
+@router.post("/login", response_model=LoginOut)
+async def login(data: LoginIn, session: SessionDep, response: Response) -> LoginOut:
+    """Sign in; the token works as `Authorization: Bearer` and is also set as a cookie."""
+    signed_in = await accounts.sign_in(
+        session=session, username=data.username, password=data.password
+    )
+    if signed_in is None:
+        raise Refusal(401, "Nama pengguna atau kata sandi salah.")
+    user, login_session, token = signed_in
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", max_age=12 * 3600)
+    return LoginOut(
+        token=token,
+        username=user.username,
+        full_name=user.full_name,
+        role=user.role,
+        area_code=user.area_code,
+        expires_at=login_session.expires_at,
+    )
+
+
+@router.get("/destinations")
+async def destinations(principal: CurrentUser) -> list[Destination]:
+    """The programs and agencies referrals go to, with their target working days."""
+    return list(ALL_DESTINATIONS.values())
+
+
+@router.get("/referrals", response_model=list[ReferralPublic])
+async def list_referrals(
+    session: SessionDep,
+    principal: CurrentUser,
+    queue: Queue = "all",
+    case_id: UUID | None = None,
+    status: str | None = None,
+    destination: str | None = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> list[ReferralPublic]:
+    """Referrals this user may see, newest first, 50 a page; `queue` picks open, overdue
+    or triage work."""
+    found = await queries.referrals(
+        session=session,
+        principal=principal,
+        filters=queries.Filters(
+            queue=queue, case_id=case_id, status=status, destination=destination, page=page
+        ),
+        now=datetime.now(UTC),
+    )
     return [ReferralPublic.model_validate(r, from_attributes=True) for r in found]
+
+
+async def _detail(session: SessionDep, referral: Referral) -> ReferralDetail:
+    steps = await service.steps_of(session, referral.id)
+    return ReferralDetail.model_validate(
+        {
+            **ReferralPublic.model_validate(referral, from_attributes=True).model_dump(),
+            "steps": [ReferralStepPublic.model_validate(s, from_attributes=True) for s in steps],
+        }
+    )
+
+
+@router.get("/referrals/{referral_id}", response_model=ReferralDetail)
+async def show_referral(
+    referral_id: UUID, session: SessionDep, principal: CurrentUser
+) -> ReferralDetail:
+    """One referral with its timeline (who did what, when and why)."""
+    referral = await service.visible_referral(
+        session=session, principal=principal, referral_id=referral_id, purpose="melihat rujukan"
+    )
+    detail = await _detail(session, referral)
+    await session.commit()  # the audit entry of the read
+    return detail
+
+
+@router.post("/referrals/{referral_id}/actions", response_model=ReferralDetail)
+async def act_on_referral(
+    referral_id: UUID, data: OrderIn, session: SessionDep, principal: CurrentUser
+) -> ReferralDetail:
+    """Send, accept, reject (with a reason code), start, complete (with the outcome),
+    fail, cancel or reopen. An impossible move is refused with 409 and says why."""
+    referral = await service.act(
+        session=session,
+        principal=principal,
+        referral_id=referral_id,
+        order=data.order(),
+        trace_id=current_trace_id(),
+        now=datetime.now(UTC),
+    )
+    await session.commit()
+    return await _detail(session, referral)
+
+
+@router.post("/referrals/{referral_id}/card", response_model=ReferralDetail)
+async def record_card(
+    referral_id: UUID, data: CardIn, session: SessionDep, principal: CurrentUser
+) -> ReferralDetail:
+    """The KIS card: temporary card issued, final card ready at BPJS, collected."""
+    referral = await service.record_card(
+        session=session,
+        principal=principal,
+        referral_id=referral_id,
+        stage=data.stage,
+        note=data.note,
+        trace_id=current_trace_id(),
+        now=datetime.now(UTC),
+    )
+    await session.commit()
+    return await _detail(session, referral)
+
+
+@router.post("/referrals/{referral_id}/assign", response_model=ReferralDetail)
+async def assign_referral(
+    referral_id: UUID, data: AssignIn, session: SessionDep, principal: CurrentUser
+) -> ReferralDetail:
+    """Triage: send a referral no rule placed to the agency the secretariat chooses."""
+    referral = await service.assign(
+        session=session,
+        principal=principal,
+        referral_id=referral_id,
+        to=data.destination,
+        note=data.note,
+        now=datetime.now(UTC),
+    )
+    await session.commit()
+    return await _detail(session, referral)

@@ -1,11 +1,46 @@
 """Referral's process: `slrt serve referral`."""
 
+import asyncio
+from datetime import UTC, datetime
+
 from fastapi import FastAPI
 
-from services.referral import api, handlers
+from services.referral import accounts, api, handlers, service
 from services.referral.models import TABLES
 from services.referral.settings import Settings
-from shared.runtime import create_service_app
+from services.referral.web import pages
+from shared.logging import get_logger
+from shared.runtime import ServiceRuntime, create_service_app
+
+log = get_logger(__name__)
+
+
+async def seed_demo_users(runtime: ServiceRuntime) -> None:
+    settings = runtime.settings
+    if not (isinstance(settings, Settings) and settings.demo_users):
+        return
+    async with runtime.sessions() as session:
+        for kabupaten in runtime.areas.kabupaten():
+            await accounts.seed_demo_users(
+                session=session, areas=runtime.areas, kabupaten=kabupaten.code
+            )
+
+
+async def overdue_scheduler(runtime: ServiceRuntime) -> None:
+    """Raise every overdue step, now and every `overdue_check_seconds`, for as long as we run."""
+    settings = runtime.settings
+    interval = settings.overdue_check_seconds if isinstance(settings, Settings) else 60.0
+    while True:
+        try:
+            async with runtime.sessions() as session:
+                raised = await service.raise_overdue(session=session, now=datetime.now(UTC))
+                await session.commit()
+            if raised:
+                log.info("referrals_overdue", raised=raised)
+                runtime.relay.wake()
+        except Exception:
+            log.exception("overdue_check_failed")  # the next round tries again
+        await asyncio.sleep(interval)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -13,6 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings or Settings(),
         title="SLRT Referral (Sekretariat SLRT kabupaten)",
         tables=TABLES,
-        routers=[api.router],
+        routers=[api.router, pages.router, pages.sign_in],
         subscribe=handlers.subscribe_all,
+        on_startup=seed_demo_users,
+        background=[overdue_scheduler],
     )

@@ -1,11 +1,48 @@
 """Referral's tables and API shapes."""
 
 from datetime import UTC, datetime
+from typing import Literal
 from uuid import UUID, uuid4
 
+from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
-from services.referral.domain import ReferralStatus
+from services.referral.lifecycle import (
+    CardStage,
+    Command,
+    NotServedReason,
+    Order,
+    RejectionReason,
+    Status,
+)
+from shared.accounts import ACCOUNT_TABLES
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CaseFile(SQLModel, table=True):
+    """What referral knows of a case: verval's facts and whether it reached the district.
+
+    A case is referred once both are known (or at once when it is urgent), and again when
+    the village sends it back up after a correction.
+    """
+
+    __tablename__ = "case_file"
+
+    case_id: UUID = Field(primary_key=True)
+    registration_number: str = ""
+    kabupaten: str
+    kecamatan: str
+    desa_code: str = Field(index=True)
+    category: str
+    urgent: bool = False
+    consent_to_share: bool = False
+    verified: bool = False
+    identity_consistent: bool = False
+    at_district: bool = False
+    closed_at: datetime | None = None
 
 
 class Referral(SQLModel, table=True):
@@ -13,24 +50,116 @@ class Referral(SQLModel, table=True):
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     case_id: UUID = Field(index=True)
-    source_event_id: UUID = Field(unique=True)
+    registration_number: str = ""
+    kabupaten: str
+    kecamatan: str = Field(index=True)
     desa_code: str = Field(index=True)
-    category: str
+    category: str = Field(index=True)
     urgent: bool = False
     destination: str = Field(index=True)
-    status: str = ReferralStatus.CREATED.value
-    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    status: str = Field(default=Status.CREATED.value, index=True)
+    rejection_reason: str | None = None
+    served: bool | None = None
+    not_served_reason: str | None = None
+    card_stage: str | None = None
+    # The current step's target, and when it was escalated for passing it (once a step).
+    due_at: datetime | None = Field(default=None, index=True)
+    overdue_raised_at: datetime | None = None
+    created_at: datetime = Field(default_factory=_now, index=True)
+    updated_at: datetime = Field(default_factory=_now)
+    ended_at: datetime | None = None
+
+
+class ReferralStep(SQLModel, table=True):
+    """One line of a referral's timeline: who did what, when and why. Never changed."""
+
+    __tablename__ = "referral_step"
+
+    id: int | None = Field(default=None, primary_key=True)
+    referral_id: UUID = Field(index=True)
+    at: datetime = Field(default_factory=_now)
+    command: str
+    previous_status: str
+    status: str
+    note: str = ""
+    username: str
+    role: str
 
 
 class ReferralPublic(SQLModel):
     id: UUID
     case_id: UUID
+    registration_number: str
     desa_code: str
     category: str
     urgent: bool
     destination: str
     status: str
+    rejection_reason: str | None
+    served: bool | None
+    not_served_reason: str | None
+    card_stage: str | None
+    due_at: datetime | None
+    overdue_raised_at: datetime | None
     created_at: datetime
 
 
-TABLES = [Referral.__table__]  # type: ignore[attr-defined]
+class ReferralStepPublic(SQLModel):
+    at: datetime
+    command: str
+    previous_status: str
+    status: str
+    note: str
+    username: str
+    role: str
+
+
+class ReferralDetail(ReferralPublic):
+    steps: list[ReferralStepPublic]
+
+
+class OrderIn(SQLModel):
+    """A command on a referral, as the API takes it."""
+
+    command: Command
+    note: str = Field(default="", max_length=2000)
+    rejection_reason: RejectionReason | None = None
+    served: bool | None = None
+    not_served_reason: NotServedReason | None = None
+    consent_override: bool = False
+
+    def order(self) -> Order:
+        return Order(
+            command=self.command,
+            note=" ".join(self.note.split()),
+            rejection=self.rejection_reason,
+            served=self.served,
+            not_served=self.not_served_reason,
+            consent_override=self.consent_override,
+        )
+
+
+class CardIn(SQLModel):
+    stage: CardStage
+    note: str = Field(default="", max_length=500)
+
+
+class AssignIn(SQLModel):
+    destination: str = Field(min_length=1, max_length=40)
+    note: str = Field(default="", max_length=500)
+
+    @model_validator(mode="after")
+    def not_triage(self) -> "AssignIn":
+        if self.destination == "triase":
+            raise ValueError("pilih instansi tujuan, bukan antrean triase")
+        return self
+
+
+Queue = Literal["all", "open", "overdue", "triage"]
+
+TABLES = [
+    CaseFile.__table__,  # type: ignore[attr-defined]
+    Referral.__table__,  # type: ignore[attr-defined]
+    ReferralStep.__table__,  # type: ignore[attr-defined]
+    *ACCOUNT_TABLES,
+]

@@ -11,3 +11,7 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SLRT_REFERRAL_", extra="ignore")
     service_name: ClassVar[str] = "referral"
     port: int = 8003
+    # `slrt up` turns this on: the secretariat, its head and a liaison per agency (README).
+    demo_users: bool = False
+    # How often the scheduler looks for referrals past their target time.
+    overdue_check_seconds: float = 60.0

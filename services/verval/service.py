@@ -36,6 +36,7 @@ async def verify_case(*, session: AsyncSession, registered: CaseRegistered) -> V
             consent_to_share=registered.consent_to_share,
             identity_consistent=assessment.identity_consistent,
             findings=assessment.findings,
+            registration_number=registered.registration_number,
         ),
     )
     return verification

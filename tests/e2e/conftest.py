@@ -9,7 +9,7 @@ from pathlib import Path
 from shared.provision import provision
 from slrt.natsserver import NatsServer, free_port
 from slrt.services import spec_of
-from slrt.up import ServiceProcess, service_processes, wait_ready
+from slrt.up import DEMO_USERS_ENV, ServiceProcess, service_processes, wait_ready
 from tests.conftest import DatabaseFactory
 
 
@@ -30,7 +30,7 @@ def running_services(
         var_dir=var_dir,
         ports={name: free_port() for name in names},
         database_urls={name: databases.new(name) for name in names},
-        extra_env={"SLRT_INTAKE_DEMO_USERS": "true"},
+        extra_env={**DEMO_USERS_ENV, "SLRT_REFERRAL_OVERDUE_CHECK_SECONDS": "1"},
         log_dir=var_dir,
     )
     for svc in services.values():

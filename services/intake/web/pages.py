@@ -10,16 +10,14 @@ from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Cookie, Depends, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from services.intake import documents, handling, service
-from services.intake.api import check_status_rate, document_storage
+from services.intake.api import SESSION_COOKIE, check_status_rate, document_storage
 from services.intake.domain import (
     CASE_READERS,
-    CATEGORY_LABELS,
     DOCUMENT_LABELS,
     ELECTRICITY_LABELS,
     FLOOR_LABELS,
@@ -37,17 +35,17 @@ from services.intake.workflow import (
     Stage,
     actions_for,
 )
-from shared import accounts
 from shared.areas import Area, AreaRegistry
 from shared.auth import Principal
-from shared.contracts import Category
+from shared.contracts import CATEGORY_LABELS, Category
 from shared.errors import Refusal, field_errors
 from shared.logging import current_trace_id
 from shared.runtime import RuntimeDep, SessionDep
+from shared.web import page_principal, service_templates, sign_in_pages
 
-SESSION_COOKIE = "slrt_session"
-templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+templates = service_templates(Path(__file__).with_name("templates"))
 router = APIRouter(include_in_schema=False)
+sign_in = sign_in_pages(templates, cookie_name=SESSION_COOKIE, home="/kasus")
 CATEGORIES = [(c.value, label) for c, label in CATEGORY_LABELS.items()]
 DOCUMENT_CHOICES = [(d.value, label) for d, label in DOCUMENT_LABELS.items()]
 RESOLUTION_CHOICES = [
@@ -57,67 +55,18 @@ RESOLUTION_CHOICES = [
     (Resolution.REDIRECTED.value, "Dialihkan ke kantor lain"),
 ]
 STATUSES = [(s.value, label) for s, label in STATUS_LABELS.items()]
-CookieToken = Annotated[str | None, Cookie(alias=SESSION_COOKIE)]
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
-async def signed_in(session: SessionDep, token: str | None) -> Principal | None:
-    return await accounts.principal_for_token(session=session, token=token) if token else None
-
-
-def to_login() -> RedirectResponse:
-    return RedirectResponse("/masuk", status_code=303)
-
-
-async def page_principal(session: SessionDep, token: CookieToken = None) -> Principal:
-    """The signed-in operator; anyone else is sent to the sign-in page."""
-    principal = await signed_in(session, token)
-    if principal is None:
-        raise HTTPException(status_code=303, headers={"Location": "/masuk"})
-    return principal
-
-
-PageUser = Annotated[Principal, Depends(page_principal)]
+PageUser = Annotated[Principal, Depends(page_principal(SESSION_COOKIE))]
 
 
 @router.get("/")
 async def home() -> RedirectResponse:
     return RedirectResponse("/kasus", status_code=303)
-
-
-@router.get("/masuk")
-async def login_page(request: Request) -> HTMLResponse:
-    return render(request, "login.html")
-
-
-@router.post("/masuk", response_model=None)
-async def login(
-    request: Request,
-    session: SessionDep,
-    username: Annotated[str, Form(max_length=100)],
-    password: Annotated[str, Form(max_length=200)],
-) -> Response:
-    signed = await accounts.sign_in(session=session, username=username, password=password)
-    if signed is None:
-        error = "Nama pengguna atau kata sandi salah."
-        return render(request, "login.html", 401, error=error, username=username)
-    response = RedirectResponse("/kasus", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE, signed[2], httponly=True, samesite="strict", max_age=12 * 3600
-    )
-    return response
-
-
-@router.get("/keluar")
-async def logout(session: SessionDep, token: CookieToken = None) -> RedirectResponse:
-    if token:
-        await accounts.sign_out(session=session, token=token)
-    response = to_login()
-    response.delete_cookie(SESSION_COOKIE)
-    return response
 
 
 @router.get("/status")
