@@ -4,15 +4,20 @@ from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
+import nats
+
 from shared.areas import DesaPath
 from shared.contracts import (
     Actor,
     AreaCodes,
+    CaseClosed,
     CaseEscalated,
     CaseRegistered,
     CaseVerified,
     Category,
+    Event,
     Person,
+    ReferralUpdated,
     Sex,
 )
 
@@ -71,3 +76,31 @@ def case_escalated(verified: CaseVerified, level: str = "kabupaten") -> CaseEsca
         consent_to_share=verified.consent_to_share,
         registration_number=verified.registration_number,
     )
+
+
+def referral_updated(case_id: UUID, status: str, **changes: Any) -> ReferralUpdated:
+    """A BPJS referral of the case moving to `status`, as referral raises it."""
+    fields = {
+        "referral_id": uuid4(),
+        "destination": "bpjs_dinkes",
+        "destination_name": "BPJS Kesehatan / Dinas Kesehatan",
+        "command": "accept",
+        "previous_status": "sent",
+        "status": status,
+        "status_label": status,
+    }
+    return ReferralUpdated(**envelope(case_id), **(fields | changes))
+
+
+def case_closed(case_id: UUID, decision: str = "served") -> CaseClosed:
+    summary = "BPJS Kesehatan / Dinas Kesehatan: dilayani"
+    return CaseClosed(**envelope(case_id), decision=decision, summary=summary)
+
+
+async def publish(nats_url: str, event: Event) -> None:
+    """Publish `event` into the SLRT stream as its service's outbox relay would."""
+    nc = await nats.connect(nats_url)
+    try:
+        await nc.jetstream().publish(event.subject(), event.model_dump_json().encode())
+    finally:
+        await nc.close()

@@ -1,16 +1,20 @@
 """Running services as real processes for the end-to-end tests."""
 
 import asyncio
+import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+from playwright.sync_api import Browser, expect, sync_playwright
+
 from shared.provision import provision
 from slrt.natsserver import NatsServer, free_port
 from slrt.services import spec_of
 from slrt.up import DEMO_USERS_ENV, ServiceProcess, service_processes, wait_ready
-from tests.conftest import DatabaseFactory
+from tests.conftest import IN_CI, DatabaseFactory
 
 
 @contextmanager
@@ -42,3 +46,26 @@ def running_services(
         for svc in services.values():
             svc.stop()
         nats.stop()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not shutil.which(CHROMIUM):
+        if IN_CI:
+            pytest.fail("Debian's chromium is required under CI=true (.ci/run installs it)")
+        pytest.skip("chromium not installed (apt-get install -y chromium)")
+    expect.set_options(timeout=15_000)  # a loaded 2-core CI machine is slower than a desk
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()

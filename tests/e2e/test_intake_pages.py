@@ -1,39 +1,17 @@
 """The village operator's pages in a real browser (Debian's chromium driven by Playwright),
 against intake as a real process on a real nats-server, on SQLite and PostgreSQL."""
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from shared.accounts import DEMO_PASSWORD
-from tests.conftest import IN_CI, PostgresDatabases, database_factory
+from tests.conftest import PostgresDatabases, database_factory
 from tests.e2e.conftest import running_services
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not shutil.which(CHROMIUM):
-        if IN_CI:
-            pytest.fail("Debian's chromium is required under CI=true (.ci/run installs it)")
-        pytest.skip("chromium not installed (apt-get install -y chromium)")
-    expect.set_options(timeout=15_000)  # a loaded 2-core CI machine is slower than a desk
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

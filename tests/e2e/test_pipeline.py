@@ -8,7 +8,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +35,18 @@ class Stack:
     nats: NatsServer
     services: dict[str, ServiceProcess]
     var_dir: Path
-    token: str = ""
+    tokens: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
         return self.services[service].url
 
-    def auth(self) -> dict[str, str]:
-        """The district secretariat of the demo users: it may register in every desa."""
-        if not self.token:
-            credentials = {"username": "sekretariat", "password": DEMO_PASSWORD}
-            response = httpx.post(f"{self.url('intake')}/api/login", json=credentials, timeout=10)
-            self.token = response.json()["token"]
-        return {"Authorization": f"Bearer {self.token}"}
+    def auth(self, username: str = "sekretariat", service: str = "intake") -> dict[str, str]:
+        """A demo user's token; intake's secretariat may register in every desa."""
+        if (service, username) not in self.tokens:
+            credentials = {"username": username, "password": DEMO_PASSWORD}
+            response = httpx.post(f"{self.url(service)}/api/login", json=credentials, timeout=10)
+            self.tokens[service, username] = response.json()["token"]
+        return {"Authorization": f"Bearer {self.tokens[service, username]}"}
 
     def logs(self) -> str:
         return "\n".join(
@@ -69,7 +69,9 @@ def stack(
 
 
 def register(stack: Stack, **changes: Any) -> dict[str, Any]:
+    """Register a case; urgent unless told otherwise, so it goes straight to referral."""
     body = {
+        "urgent": True,
         "nik": NIK_SITI,
         "kk": "3317010203040005",
         "address": "Dukuh Krajan No. 12",
@@ -125,7 +127,9 @@ def test_a_case_reaches_its_notifications_and_the_timeline_shows_every_step(stac
     assert [s["service"] for s in case["timeline"]].count("notify") == 3
 
     referrals = httpx.get(
-        f"{stack.url('referral')}/api/referrals", params={"case_id": created["id"]}
+        f"{stack.url('referral')}/api/referrals",
+        params={"case_id": created["id"]},
+        headers=stack.auth(service="referral"),
     ).json()
     assert [r["destination"] for r in referrals] == ["bpjs_dinkes"]
     sent = httpx.get(
@@ -147,6 +151,7 @@ def test_a_case_reaches_its_notifications_and_the_timeline_shows_every_step(stac
 def test_the_trace_id_of_a_registration_reaches_every_services_logs(stack: Stack) -> None:
     body = {"nik": "3317010101900002", "name": "Budi", "birth_date": "1990-01-01", "sex": "L"}
     body |= {"kk": "3317020101100007", "address": "Jl. Pasar 3", "rt": "2", "rw": "4"}
+    body |= {"urgent": True}
     response = httpx.post(
         f"{stack.url('intake')}/api/cases",
         json=body | {"desa_code": "33.17.02.2001", "category": "pip", "description": "Anak SD"},
@@ -216,3 +221,56 @@ def test_logs_of_every_service_hold_no_nik_or_phone(stack: Stack) -> None:
     assert "[NIK/KK]" in logs and "[TELEPON]" in logs  # the lines were written, masked
     for secret in (NIK_SITI, PHONE_SITI, "6281234567890"):
         assert secret not in logs
+
+
+def test_a_case_forwarded_by_its_village_is_served_and_closed_and_the_citizen_told(
+    stack: Stack,
+) -> None:
+    created = register(stack, urgent=False, category="pbi_pendaftaran", consent_to_share=True)
+    case_url = f"{stack.url('intake')}/api/cases/{created['id']}/actions"
+    for username, action in (
+        ("bo-3317012001", "propose_upward"),
+        ("koor-3317012001", "approve"),
+        ("kec-331701", "forward"),
+    ):
+        step = {"action": action, "reason": "belum punya jaminan kesehatan"}
+        moved = httpx.post(case_url, json=step, headers=stack.auth(username), timeout=10)
+        assert moved.status_code == 200, moved.text
+    referral_api = f"{stack.url('referral')}/api/referrals"
+    secretariat = stack.auth(service="referral")
+
+    def referral_of_case() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = httpx.get(
+            referral_api, params={"case_id": created["id"]}, headers=secretariat, timeout=5
+        ).json()
+        return found
+
+    (referral,) = eventually(referral_of_case)
+    liaison = stack.auth("penghubung-bpjs_dinkes", service="referral")
+    for command, who, extra in (
+        ("send", secretariat, {}),
+        ("accept", liaison, {}),
+        ("start", liaison, {}),
+        ("complete", liaison, {"served": True}),
+    ):
+        url = f"{referral_api}/{referral['id']}/actions"
+        moved = httpx.post(url, json={"command": command, **extra}, headers=who, timeout=10)
+        assert moved.status_code == 200, moved.text
+
+    def closed_in_intake() -> dict[str, Any] | None:
+        """Closed, with referral's steps on the timeline (they come on separate consumers)."""
+        url = f"{stack.url('intake')}/api/cases/{created['id']}"
+        case: dict[str, Any] = httpx.get(url, headers=stack.auth(), timeout=5).json()
+        steps = {s["step"] for s in case["timeline"]}
+        heard = {"Rujukan: Diterima instansi", "Rujukan: Selesai", "Kasus selesai"} <= steps
+        return case if case["status"] == "closed" and heard else None
+
+    eventually(closed_in_intake)
+
+    def told_closed() -> list[str]:
+        sent = httpx.get(
+            f"{stack.url('notify')}/api/notifications", params={"case_id": created["id"]}
+        ).json()
+        return [n["about_event"] for n in sent if n["about_event"] == "case.closed"]
+
+    eventually(told_closed)

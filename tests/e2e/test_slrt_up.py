@@ -55,7 +55,8 @@ def register_and_follow(intake_port: int, nik: str) -> dict[str, object]:
         "sex": "P",
         "desa_code": "33.17.10.2001",
         "category": "pbi_pendaftaran",
-        "description": "Belum punya KIS",
+        "description": "Dirawat di puskesmas, belum punya KIS",
+        "urgent": True,  # the fast track: referred without waiting for the village's review
     }
     created = httpx.post(
         f"http://127.0.0.1:{intake_port}/api/cases", json=body, headers=auth, timeout=10

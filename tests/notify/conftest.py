@@ -8,14 +8,13 @@ from pathlib import Path
 from uuid import UUID
 
 import httpx
-import nats
 import pytest
 
 from services.notify.app import create_app
 from services.notify.settings import Settings
 from shared.contracts import CaseRegistered, Category, Event
 from slrt.natsserver import NatsServer
-from tests.events import case_registered
+from tests.events import case_registered, publish
 
 TOKEN = "gateway-secret"
 PHONE = "081234567890"
@@ -35,9 +34,7 @@ class Notify:
         )
 
     async def publish(self, event: Event) -> None:
-        nc = await nats.connect(self.nats_url)
-        await nc.jetstream().publish(event.subject(), event.model_dump_json().encode())
-        await nc.close()
+        await publish(self.nats_url, event)
 
     async def register(self, case_id: UUID | None = None) -> CaseRegistered:
         """Publish a case.registered as intake would, and wait until notify told someone."""
