@@ -2,7 +2,7 @@
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.referral.domain import DESTINATIONS
+from services.referral.domain import DEFAULT_DESTINATIONS, INSIDE_VILLAGE
 from shared.accounts import DEMO_PASSWORD, add_user, has_users
 from shared.areas import AreaRegistry
 from shared.auth import Role, hash_password
@@ -22,8 +22,9 @@ async def seed_demo_users(*, session: AsyncSession, areas: AreaRegistry, kabupat
         ("admin", "Admin", Role.ADMIN, None),
     ]
     people += [
-        (f"penghubung-{code}", f"Penghubung {d.name}", Role.LIAISON, code)
-        for code, d in DESTINATIONS.items()
+        (f"penghubung-{d.code}", f"Penghubung {d.name}", Role.LIAISON, d.code)
+        for d in DEFAULT_DESTINATIONS
+        if d.code not in INSIDE_VILLAGE
     ]
     for username, full_name, role, agency in people:
         await add_user(

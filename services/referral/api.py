@@ -11,17 +11,20 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from services.referral import queries, service
-from services.referral.domain import ALL_DESTINATIONS, Destination
+from services.referral import queries, routing, service
+from services.referral.domain import Destination
 from services.referral.models import (
     AssignIn,
     CardIn,
+    DestinationIn,
     OrderIn,
     Queue,
     Referral,
     ReferralDetail,
     ReferralPublic,
     ReferralStepPublic,
+    RuleIn,
+    RulePublic,
 )
 from shared import accounts
 from shared.accounts import LoginIn, LoginOut
@@ -56,9 +59,43 @@ async def login(data: LoginIn, session: SessionDep, response: Response) -> Login
 
 
 @router.get("/destinations")
-async def destinations(principal: CurrentUser) -> list[Destination]:
+async def destinations(session: SessionDep, principal: CurrentUser) -> list[Destination]:
     """The programs and agencies referrals go to, with their target working days."""
-    return list(ALL_DESTINATIONS.values())
+    routing.require_viewer(principal)
+    return list((await routing.destinations(session)).values())
+
+
+@router.put("/destinations/{code}")
+async def change_destination(
+    code: str, data: DestinationIn, session: SessionDep, principal: CurrentUser
+) -> Destination:
+    """Change a destination's name, contact, channel, target days, or switch it off
+    (admin and secretariat head; audited). Triage cannot be switched off."""
+    return await routing.change_destination(
+        session=session, principal=principal, code=code, data=data
+    )
+
+
+@router.get("/rules", response_model=list[RulePublic])
+async def list_rules(session: SessionDep, principal: CurrentUser) -> list[RulePublic]:
+    """The district's routing rules: category, optional conditions, destination."""
+    routing.require_viewer(principal)
+    rows = await routing.rule_rows(session)
+    return [RulePublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post("/rules", response_model=RulePublic, status_code=201)
+async def add_rule(data: RuleIn, session: SessionDep, principal: CurrentUser) -> RulePublic:
+    """Add a rule (admin and secretariat head; audited). It applies to cases referred from
+    now on."""
+    row = await routing.add_rule(session=session, principal=principal, data=data)
+    return RulePublic.model_validate(row, from_attributes=True)
+
+
+@router.delete("/rules/{rule_id}", status_code=204)
+async def remove_rule(rule_id: int, session: SessionDep, principal: CurrentUser) -> None:
+    """Remove a rule (admin and secretariat head; audited)."""
+    await routing.remove_rule(session=session, principal=principal, rule_id=rule_id)
 
 
 @router.get("/referrals", response_model=list[ReferralPublic])

@@ -5,17 +5,20 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
-from services.referral import accounts, api, handlers, service
+from services.referral import accounts, api, handlers, routing, service
 from services.referral.models import TABLES
 from services.referral.settings import Settings
-from services.referral.web import pages
+from services.referral.web import pages, settings_pages
 from shared.logging import get_logger
 from shared.runtime import ServiceRuntime, create_service_app
 
 log = get_logger(__name__)
 
 
-async def seed_demo_users(runtime: ServiceRuntime) -> None:
+async def prepare(runtime: ServiceRuntime) -> None:
+    """National default routing for a new district; the demo district's users if asked."""
+    async with runtime.sessions() as session:
+        await routing.seed_defaults(session)
     settings = runtime.settings
     if not (isinstance(settings, Settings) and settings.demo_users):
         return
@@ -48,8 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings or Settings(),
         title="SLRT Referral (Sekretariat SLRT kabupaten)",
         tables=TABLES,
-        routers=[api.router, pages.router, pages.sign_in],
+        routers=[api.router, pages.router, settings_pages.router, pages.sign_in],
         subscribe=handlers.subscribe_all,
-        on_startup=seed_demo_users,
+        on_startup=prepare,
         background=[overdue_scheduler],
     )

@@ -154,7 +154,7 @@ def _check_particulars(order: Order, *, consent: bool) -> None:
             "Warga belum memberi persetujuan berbagi data; rujukan hanya dapat dikirim "
             "dengan pengecualian oleh kepala sekretariat beserta alasannya.",
         )
-    if order.command is Command.SEND and order.consent_override and not note:
+    if order.command is Command.SEND and not consent and order.consent_override and not note:
         raise Refusal(422, "Tulis alasan pengecualian persetujuan warga.")
     if order.command is Command.REJECT:
         if order.rejection is None:

@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
+from services.referral.domain import Channel
 from services.referral.lifecycle import (
     CardStage,
     Command,
@@ -16,6 +17,7 @@ from services.referral.lifecycle import (
     Status,
 )
 from shared.accounts import ACCOUNT_TABLES
+from shared.contracts import Category
 
 
 def _now() -> datetime:
@@ -41,6 +43,7 @@ class CaseFile(SQLModel, table=True):
     consent_to_share: bool = False
     verified: bool = False
     identity_consistent: bool = False
+    in_dtks: bool | None = None
     at_district: bool = False
     closed_at: datetime | None = None
 
@@ -84,6 +87,56 @@ class ReferralStep(SQLModel, table=True):
     note: str = ""
     username: str
     role: str
+
+
+class DestinationRow(SQLModel, table=True):
+    """A program or agency referrals go to, as this district set it up."""
+
+    __tablename__ = "destination"
+
+    code: str = Field(primary_key=True)
+    name: str
+    answer_days: int
+    service_days: int
+    contact: str = ""
+    channel: str = Channel.APPLICATION.value
+    active: bool = True
+
+
+class RuleRow(SQLModel, table=True):
+    """One routing rule of this district (see `domain.Rule`)."""
+
+    __tablename__ = "routing_rule"
+
+    id: int | None = Field(default=None, primary_key=True)
+    category: str
+    destination: str
+    in_dtks: bool | None = None
+    urgent: bool | None = None
+    created_by: str = "sistem"
+    created_at: datetime = Field(default_factory=_now)
+
+
+class DestinationIn(SQLModel):
+    """What the settings page changes of a destination."""
+
+    name: str = Field(min_length=3, max_length=120)
+    answer_days: int = Field(ge=0, le=90, description="Hari kerja untuk menjawab")
+    service_days: int = Field(ge=0, le=365, description="Hari kerja untuk melayani")
+    contact: str = Field(default="", max_length=200)
+    channel: Channel = Channel.APPLICATION
+    active: bool = True
+
+
+class RuleIn(SQLModel):
+    category: Category
+    destination: str = Field(min_length=1, max_length=40)
+    in_dtks: bool | None = None
+    urgent: bool | None = None
+
+
+class RulePublic(RuleIn):
+    id: int
 
 
 class ReferralPublic(SQLModel):
@@ -161,5 +214,7 @@ TABLES = [
     CaseFile.__table__,  # type: ignore[attr-defined]
     Referral.__table__,  # type: ignore[attr-defined]
     ReferralStep.__table__,  # type: ignore[attr-defined]
+    DestinationRow.__table__,  # type: ignore[attr-defined]
+    RuleRow.__table__,  # type: ignore[attr-defined]
     *ACCOUNT_TABLES,
 ]

@@ -11,7 +11,8 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.referral.domain import TRIAGE, destination, route
+from services.referral import routing
+from services.referral.domain import HEALTH_COVER, INSIDE_VILLAGE, TRIAGE, Destination, Facts, route
 from services.referral.lifecycle import (
     CARD_LABELS,
     ENDED,
@@ -79,6 +80,7 @@ async def note_verified(*, session: AsyncSession, verified: CaseVerified, now: d
     file = await _case_file(session, verified)
     file.verified = True
     file.identity_consistent = verified.identity_consistent
+    file.in_dtks = verified.in_dtks
     await refer_if_ready(session=session, file=file, trace_id=verified.trace_id, now=now)
 
 
@@ -101,9 +103,15 @@ async def refer_if_ready(
         return []
     file.closed_at = None
     actor = service_actor("referral", file.kabupaten)
-    category = Category(file.category)
+    facts = Facts(
+        category=Category(file.category),
+        identity_consistent=file.identity_consistent,
+        in_dtks=file.in_dtks,
+        urgent=file.urgent,
+    )
+    targets = route(facts, await routing.rules(session), await routing.destinations(session))
     created = []
-    for target in route(category, identity_consistent=file.identity_consistent):
+    for target in targets:
         referral = Referral(
             case_id=file.case_id,
             registration_number=file.registration_number,
@@ -115,7 +123,7 @@ async def refer_if_ready(
             destination=target.code,
             created_at=now,
             updated_at=now,
-            due_at=_due(Status.CREATED, now, target.code, file.urgent),
+            due_at=_due(Status.CREATED, now, target, file.urgent),
         )
         session.add(referral)
         _record_step(
@@ -137,8 +145,7 @@ async def refer_if_ready(
     return created
 
 
-def _due(status: Status, started: datetime, code: str, urgent: bool) -> datetime | None:
-    target = destination(code)
+def _due(status: Status, started: datetime, target: Destination, urgent: bool) -> datetime | None:
     return due_for(
         status,
         started,
@@ -216,10 +223,11 @@ async def act(
     if order.command is Command.SEND and referral.destination == TRIAGE.code:
         raise Refusal(409, "Tentukan dulu instansi tujuan rujukan dari antrean triase.")
     file = await session.get(CaseFile, referral.case_id)
-    consent = file is not None and file.consent_to_share
+    consent = referral.destination in INSIDE_VILLAGE or (file is not None and file.consent_to_share)
     previous = Status(referral.status)
     status = decide(previous, order, consent=consent)
-    _apply(referral, order, status, now)
+    target = await routing.destination(session, referral.destination)
+    _apply(referral, order, status, target, now)
     actor = principal.actor()
     note = order.note or ("Pengecualian persetujuan warga" if order.consent_override else "")
     _record_step(session, referral, order.command.value, previous, actor, note)
@@ -230,16 +238,19 @@ async def act(
         purpose=note or order.command.value,
         case_id=referral.case_id,
     )
-    add_event(session, _updated_event(referral, order.command, note, previous, actor, trace_id))
+    event = _updated_event(referral, target, order.command, note, previous, actor, trace_id)
+    add_event(session, event)
     if status in ENDED:
         await close_case_if_done(session=session, case_id=referral.case_id, trace_id=trace_id)
     return referral
 
 
-def _apply(referral: Referral, order: Order, status: Status, now: datetime) -> None:
+def _apply(
+    referral: Referral, order: Order, status: Status, target: Destination, now: datetime
+) -> None:
     referral.status = status.value
     referral.updated_at = now
-    referral.due_at = _due(status, now, referral.destination, referral.urgent)
+    referral.due_at = _due(status, now, target, referral.urgent)
     referral.overdue_raised_at = None
     referral.ended_at = now if status in ENDED else None
     if order.command is Command.REOPEN:
@@ -255,7 +266,13 @@ def _apply(referral: Referral, order: Order, status: Status, now: datetime) -> N
 
 
 def _updated_event(
-    referral: Referral, command: str, note: str, previous: Status, actor: Actor, trace_id: str
+    referral: Referral,
+    target: Destination,
+    command: str,
+    note: str,
+    previous: Status,
+    actor: Actor,
+    trace_id: str,
 ) -> ReferralUpdated:
     status = Status(referral.status)
     rejection = (
@@ -270,7 +287,7 @@ def _updated_event(
         actor=actor,
         referral_id=referral.id,
         destination=referral.destination,
-        destination_name=destination(referral.destination).name,
+        destination_name=target.name,
         command=command,
         previous_status=previous.value,
         status=status.value,
@@ -301,7 +318,7 @@ async def record_card(
     )
     # Reporting the card is the agency's, like completing the service.
     authorise(principal, Order(command=Command.COMPLETE), destination=referral.destination)
-    if referral.destination != "bpjs_dinkes":
+    if referral.destination != HEALTH_COVER:
         raise Refusal(409, "Status kartu hanya untuk rujukan jaminan kesehatan (PBI-JK/KIS).")
     status = Status(referral.status)
     referral.card_stage = next_card(status, _card(referral), stage).value
@@ -316,7 +333,8 @@ async def record_card(
         purpose=stage.value,
         case_id=referral.case_id,
     )
-    add_event(session, _updated_event(referral, "card", note, status, actor, trace_id))
+    target = await routing.destination(session, referral.destination)
+    add_event(session, _updated_event(referral, target, "card", note, status, actor, trace_id))
     return referral
 
 
@@ -341,13 +359,12 @@ async def assign(
         raise Refusal(403, "Hanya sekretariat yang menentukan tujuan rujukan.")
     if referral.destination != TRIAGE.code or referral.status != Status.CREATED:
         raise Refusal(409, "Hanya rujukan di antrean triase yang belum dikirim dapat dialihkan.")
-    try:
-        target = destination(to)
-    except KeyError:
-        raise Refusal(422, f"Instansi tujuan '{to}' tidak dikenal.") from None
+    target = await routing.destination(session, to)
+    if not target.active or target.code == TRIAGE.code:
+        raise Refusal(422, f"Instansi tujuan '{to}' tidak dikenal atau tidak aktif.")
     referral.destination = target.code
     referral.updated_at = now
-    referral.due_at = _due(Status.CREATED, now, target.code, referral.urgent)
+    referral.due_at = _due(Status.CREATED, now, target, referral.urgent)
     _record_step(
         session, referral, "assign", Status.CREATED, principal.actor(), note or target.name
     )
@@ -376,6 +393,8 @@ async def close_case_if_done(*, session: AsyncSession, case_id: UUID, trace_id: 
     if any(r.rejection_reason in RETURN_TO_VILLAGE for r in referrals):
         return False
     served = any(r.served for r in referrals)
+    names = {code: d.name for code, d in (await routing.destinations(session)).items()}
+    summary = "; ".join(_outcome(r, names.get(r.destination, r.destination)) for r in referrals)
     file.closed_at = max(_aware(r.ended_at or r.updated_at) for r in referrals)
     session.add(file)
     add_event(
@@ -386,14 +405,13 @@ async def close_case_if_done(*, session: AsyncSession, case_id: UUID, trace_id: 
             trace_id=trace_id,
             actor=service_actor("referral", file.kabupaten),
             decision="served" if served else "not_served",
-            summary="; ".join(_outcome(r) for r in referrals),
+            summary=summary,
         ),
     )
     return True
 
 
-def _outcome(referral: Referral) -> str:
-    name = destination(referral.destination).name
+def _outcome(referral: Referral, name: str) -> str:
     if referral.rejection_reason:
         return f"{name}: ditolak ({REJECTION_LABELS[RejectionReason(referral.rejection_reason)]})"
     if referral.served:

@@ -16,9 +16,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from services.referral import queries, service
+from services.referral import queries, routing, service
 from services.referral.api import SESSION_COOKIE
-from services.referral.domain import ALL_DESTINATIONS
+from services.referral.domain import HEALTH_COVER, TRIAGE
 from services.referral.lifecycle import (
     CARD_LABELS,
     COMMAND_LABELS,
@@ -30,7 +30,13 @@ from services.referral.lifecycle import (
     Status,
     commands_for,
 )
-from services.referral.models import CaseFile, OrderIn, Queue, Referral, ReferralStep
+from services.referral.models import (
+    CaseFile,
+    OrderIn,
+    Queue,
+    Referral,
+    ReferralStep,
+)
 from services.referral.sla import TIMED, WIB
 from shared.areas import AreaRegistry, UnknownAreaError
 from shared.auth import Principal, Role
@@ -88,10 +94,11 @@ def _area_namer(areas: AreaRegistry) -> Any:
     return name
 
 
-def render(
+async def render(
     request: Request,
     name: str,
     principal: Principal,
+    session: SessionDep,
     areas: AreaRegistry,
     status_code: int = 200,
     **context: Any,
@@ -100,7 +107,7 @@ def render(
         "principal": principal,
         "statuses": {s.value: label for s, label in STATUS_LABELS.items()},
         "categories": {c.value: label for c, label in CATEGORY_LABELS.items()},
-        "destinations": ALL_DESTINATIONS,
+        "destinations": await routing.destinations(session),
         "local": _local,
         "is_late": _is_late,
         "area_name": _area_namer(areas),
@@ -138,10 +145,11 @@ async def referral_list(
         query = {"antrean": queue, "status": status, "tujuan": tujuan, "halaman": number}
         return "/rujukan?" + urlencode(query)
 
-    return render(
+    return await render(
         request,
         "list.html",
         principal,
+        session,
         runtime.areas,
         referrals=found,
         queue=queue,
@@ -172,7 +180,7 @@ async def _referral_page(
     status = Status(referral.status)
     commands = commands_for(principal, status, destination=referral.destination)
     card_allowed = (
-        referral.destination == "bpjs_dinkes"
+        referral.destination == HEALTH_COVER
         and status in {Status.IN_SERVICE, Status.COMPLETED}
         and (principal.role is not Role.LIAISON or principal.agency == referral.destination)
     )
@@ -180,10 +188,11 @@ async def _referral_page(
     def step_label(step: ReferralStep) -> str:
         return STEP_LABELS.get(step.command, step.command)
 
-    return render(
+    return await render(
         request,
         "referral.html",
         principal,
+        session,
         runtime.areas,
         status_code,
         r=referral,
@@ -194,7 +203,7 @@ async def _referral_page(
         not_served={n.value: label for n, label in NOT_SERVED_LABELS.items()},
         cards={c.value: label for c, label in CARD_LABELS.items()},
         card_stages=[(c.value, CARD_LABELS[c]) for c in CardStage] if card_allowed else [],
-        can_assign=referral.destination == "triase"
+        can_assign=referral.destination == TRIAGE.code
         and status is Status.CREATED
         and principal.role in {Role.SECRETARIAT, Role.SECRETARIAT_HEAD},
         step_label=step_label,
@@ -216,16 +225,21 @@ async def referral_page(
             request, session, runtime, principal, referral_id, done=selesai[:200]
         )
     except Refusal as refusal:
-        return _refused_page(request, runtime, principal, refusal)
+        return await _refused_page(request, session, runtime, principal, refusal)
 
 
-def _refused_page(
-    request: Request, runtime: RuntimeDep, principal: Principal, refusal: Refusal
+async def _refused_page(
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Principal,
+    refusal: Refusal,
 ) -> HTMLResponse:
-    return render(
+    return await render(
         request,
         "list.html",
         principal,
+        session,
         runtime.areas,
         refusal.status_code,
         referrals=[],
@@ -363,7 +377,8 @@ async def assign(
             refusal.status_code,
             error=refusal.message,
         )
-    return _done(referral_id, f"Dialihkan ke {ALL_DESTINATIONS[referral.destination].name}.")
+    target = await routing.destination(session, referral.destination)
+    return _done(referral_id, f"Dialihkan ke {target.name}.")
 
 
 @router.get("/dasbor")
@@ -378,17 +393,19 @@ async def dashboard(
     by = per if per in GROUPS else "kecamatan"
     rows = await queries.dashboard(session=session, principal=principal, by=by)
     namer = _area_namer(runtime.areas)
+    names = {code: d.name for code, d in (await routing.destinations(session)).items()}
     labels: dict[str, Any] = {
         "kecamatan": namer,
         "desa_code": namer,
         "category": category_label,
-        "destination": lambda key: ALL_DESTINATIONS[key].name if key in ALL_DESTINATIONS else key,
+        "destination": lambda key: names.get(key, key),
         "month": str,
     }
-    return render(
+    return await render(
         request,
         "dashboard.html",
         principal,
+        session,
         runtime.areas,
         rows=rows,
         widest=max((row.total for row in rows), default=1),
@@ -432,11 +449,12 @@ async def monthly_report(
         session=session, principal=principal, year=month.year, month=month.month
     )
     namer = _area_namer(runtime.areas)
+    names = {code: d.name for code, d in (await routing.destinations(session)).items()}
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(REPORT_COLUMNS)
     for r in found:
-        writer.writerow(_report_row(r, namer))
+        writer.writerow(_report_row(r, namer, names.get(r.destination, r.destination)))
     filename = f"rujukan-{month.strftime('%Y-%m')}.csv"
     return Response(
         out.getvalue(),
@@ -445,7 +463,7 @@ async def monthly_report(
     )
 
 
-def _report_row(r: Referral, namer: Any) -> list[str]:
+def _report_row(r: Referral, namer: Any, destination: str) -> list[str]:
     outcome = {True: "dilayani", False: "tidak dilayani", None: ""}[r.served]
     rejection = REJECTION_LABELS[RejectionReason(r.rejection_reason)] if r.rejection_reason else ""
     return [
@@ -453,7 +471,7 @@ def _report_row(r: Referral, namer: Any) -> list[str]:
         namer(r.kecamatan),
         namer(r.desa_code),
         category_label(r.category),
-        ALL_DESTINATIONS[r.destination].name,
+        destination,
         STATUS_LABELS[Status(r.status)],
         _local(r.created_at),
         _local(r.ended_at) if r.ended_at else "",
