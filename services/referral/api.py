@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
+from sqlmodel import Field, SQLModel
 
-from services.referral import queries, routing, service
+from services.referral import kis_daerah, queries, routing, service
 from services.referral.domain import Destination
 from services.referral.models import (
     AssignIn,
@@ -96,6 +97,34 @@ async def add_rule(data: RuleIn, session: SessionDep, principal: CurrentUser) ->
 async def remove_rule(rule_id: int, session: SessionDep, principal: CurrentUser) -> None:
     """Remove a rule (admin and secretariat head; audited)."""
     await routing.remove_rule(session=session, principal=principal, rule_id=rule_id)
+
+
+class QuotaIn(SQLModel):
+    places: int = Field(ge=0, le=1_000_000, description="Jumlah orang yang ditanggung sekaligus")
+
+
+@router.get("/kis-daerah/{year}", response_model=kis_daerah.QuotaUse)
+async def kis_daerah_use(
+    year: Annotated[int, Path(ge=2000, le=2100)], session: SessionDep, principal: CurrentUser
+) -> kis_daerah.QuotaUse:
+    """The district's KIS Daerah quota for a year: places, people covered, people waiting."""
+    routing.require_viewer(principal)
+    return await kis_daerah.use_of(session=session, year=year)
+
+
+@router.put("/kis-daerah/{year}", response_model=kis_daerah.QuotaUse)
+async def set_kis_daerah_quota(
+    year: Annotated[int, Path(ge=2000, le=2100)],
+    data: QuotaIn,
+    session: SessionDep,
+    principal: CurrentUser,
+) -> kis_daerah.QuotaUse:
+    """Set the year's quota (admin and secretariat head); new room goes to people waiting."""
+    use = await kis_daerah.set_quota(
+        session=session, principal=principal, year=year, places=data.places, now=datetime.now(UTC)
+    )
+    await session.commit()
+    return use
 
 
 @router.get("/referrals", response_model=list[ReferralPublic])

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
-from services.referral import accounts, api, handlers, routing, service
+from services.referral import accounts, api, handlers, kis_daerah, routing, service
 from services.referral.models import TABLES
 from services.referral.settings import Settings
 from services.referral.web import pages, settings_pages
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings or Settings(),
         title="SLRT Referral (Sekretariat SLRT kabupaten)",
-        tables=TABLES,
+        tables=[*TABLES, *kis_daerah.TABLES],
         routers=[api.router, pages.router, settings_pages.router, pages.sign_in],
         subscribe=handlers.subscribe_all,
         on_startup=prepare,

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.referral import routing
+from services.referral import kis_daerah, routing
 from services.referral.domain import HEALTH_COVER, INSIDE_VILLAGE, TRIAGE, Destination, Facts, route
 from services.referral.lifecycle import (
     CARD_LABELS,
@@ -129,6 +129,8 @@ async def refer_if_ready(
         _record_step(
             session, referral, "create", Status.CREATED, actor, "Dibuat oleh aturan rujukan"
         )
+        if target.code == HEALTH_COVER:
+            await kis_daerah.request_place(session=session, referral=referral, now=now)
         add_event(
             session,
             ReferralCreated(
@@ -240,9 +242,22 @@ async def act(
     )
     event = _updated_event(referral, target, order.command, note, previous, actor, trace_id)
     add_event(session, event)
+    await _follow_district_cover(session, referral, status, now)
     if status in ENDED:
         await close_case_if_done(session=session, case_id=referral.case_id, trace_id=trace_id)
     return referral
+
+
+async def _follow_district_cover(
+    session: AsyncSession, referral: Referral, status: Status, now: datetime
+) -> None:
+    """KIS Daerah covers a person only while their national PBI-JK referral is open."""
+    if referral.destination != HEALTH_COVER:
+        return
+    if status in ENDED:
+        await kis_daerah.release_place(session=session, referral=referral, now=now)
+    elif status is Status.CREATED:  # reopened
+        await kis_daerah.request_place(session=session, referral=referral, now=now)
 
 
 def _apply(

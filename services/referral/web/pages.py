@@ -16,9 +16,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from services.referral import queries, routing, service
+from services.referral import kis_daerah, queries, routing, service
 from services.referral.api import SESSION_COOKIE
 from services.referral.domain import HEALTH_COVER, TRIAGE
+from services.referral.kis_daerah import PLACE_LABELS, PlaceStatus
 from services.referral.lifecycle import (
     CARD_LABELS,
     COMMAND_LABELS,
@@ -68,6 +69,7 @@ STEP_LABELS = {
     "create": "Dibuat",
     "assign": "Dialihkan",
     "card": "Kartu KIS",
+    "kis_daerah": "KIS Daerah",
     **{c.value: label for c, label in COMMAND_LABELS.items()},
 }
 
@@ -176,6 +178,7 @@ async def _referral_page(
     )
     steps = await service.steps_of(session, referral.id)
     file = await session.get(CaseFile, referral.case_id)
+    place = await kis_daerah.place_of(session=session, referral_id=referral.id)
     await session.commit()  # the audit entry of the read
     status = Status(referral.status)
     commands = commands_for(principal, status, destination=referral.destination)
@@ -207,6 +210,7 @@ async def _referral_page(
         and status is Status.CREATED
         and principal.role in {Role.SECRETARIAT, Role.SECRETARIAT_HEAD},
         step_label=step_label,
+        district_cover=PLACE_LABELS[PlaceStatus(place.status)] if place else "",
         **context,
     )
 
@@ -417,6 +421,7 @@ async def dashboard(
             session=session, principal=principal, now=datetime.now(UTC)
         ),
         this_month=datetime.now(WIB).strftime("%Y-%m"),
+        quota=await kis_daerah.use_of(session=session, year=datetime.now(WIB).year),
     )
 
 

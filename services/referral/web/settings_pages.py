@@ -1,6 +1,7 @@
 """The district's routing settings page: destinations and rules (edited by the admin and
 the secretariat head, seen by the secretariat and liaisons)."""
 
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -8,9 +9,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from services.referral import routing
+from services.referral import kis_daerah, routing
 from services.referral.domain import Channel
 from services.referral.models import DestinationIn, RuleIn
+from services.referral.sla import WIB
 from services.referral.web.pages import PageUser, render
 from shared.auth import Principal
 from shared.contracts import category_label
@@ -59,6 +61,7 @@ async def _settings(
         rules=await routing.rule_rows(session),
         channels={c.value: label for c, label in CHANNEL_LABELS.items()},
         can_edit=principal.role in routing.EDITORS,
+        quota=await kis_daerah.use_of(session=session, year=datetime.now(WIB).year),
         done=done[:200],
         error=error,
     )
@@ -159,3 +162,31 @@ async def remove_rule(
             request, session, runtime, principal, refusal.message, refusal.status_code
         )
     return _settings_done("Aturan dihapus.")
+
+
+@router.post("/pengaturan/kis-daerah", response_model=None)
+async def set_quota(
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: PageUser,
+    year: Annotated[int, Form(ge=2000, le=2100)],
+    places: Annotated[str, Form()] = "",
+) -> Response:
+    if not places.isdigit() or int(places) > 1_000_000:
+        error = "Jumlah tempat harus angka 0 atau lebih."
+        return await _settings_refused(request, session, runtime, principal, error, 422)
+    try:
+        use = await kis_daerah.set_quota(
+            session=session,
+            principal=principal,
+            year=year,
+            places=int(places),
+            now=datetime.now(UTC),
+        )
+        await session.commit()
+    except Refusal as refusal:
+        return await _settings_refused(
+            request, session, runtime, principal, refusal.message, refusal.status_code
+        )
+    return _settings_done(f"Kuota KIS Daerah {use.year}: {use.places} tempat.")
