@@ -69,8 +69,10 @@ class Referral(SQLModel, table=True):
     due_at: datetime | None = Field(default=None, index=True)
     overdue_raised_at: datetime | None = None
     created_at: datetime = Field(default_factory=_now, index=True)
+    created_month: str = Field(default="", index=True)  # YYYY-MM in WIB, for the dashboard
     updated_at: datetime = Field(default_factory=_now)
     ended_at: datetime | None = None
+    days_to_complete: float | None = None  # creation to completion, for the dashboard
 
 
 class ReferralStep(SQLModel, table=True):

@@ -29,7 +29,7 @@ from services.referral.lifecycle import (
     next_card,
 )
 from services.referral.models import CaseFile, Referral, ReferralStep
-from services.referral.sla import TIMED, due_for
+from services.referral.sla import TIMED, WIB, due_for
 from shared.accounts import audit
 from shared.auth import Principal, Role, service_actor
 from shared.contracts import (
@@ -122,6 +122,7 @@ async def refer_if_ready(
             urgent=file.urgent,
             destination=target.code,
             created_at=now,
+            created_month=now.astimezone(WIB).strftime("%Y-%m"),
             updated_at=now,
             due_at=_due(Status.CREATED, now, target, file.urgent),
         )
@@ -270,10 +271,11 @@ def _apply(
     referral.ended_at = now if status in ENDED else None
     if order.command is Command.REOPEN:
         referral.rejection_reason = referral.not_served_reason = referral.card_stage = None
-        referral.served = None
+        referral.served = referral.days_to_complete = None
     if order.rejection is not None:
         referral.rejection_reason = order.rejection.value
     if order.command is Command.COMPLETE:
+        referral.days_to_complete = (now - _aware(referral.created_at)).total_seconds() / 86400
         referral.served = order.served
         referral.not_served_reason = None if order.served else order.not_served
     if order.command is Command.FAIL:

@@ -63,7 +63,7 @@ GROUPS = {
     "desa_code": "Desa",
     "category": "Kategori",
     "destination": "Tujuan",
-    "month": "Bulan",
+    "created_month": "Bulan",
 }
 STEP_LABELS = {
     "create": "Dibuat",
@@ -403,7 +403,7 @@ async def dashboard(
         "desa_code": namer,
         "category": category_label,
         "destination": lambda key: names.get(key, key),
-        "month": str,
+        "created_month": str,
     }
     return await render(
         request,
@@ -451,7 +451,7 @@ async def monthly_report(
     except ValueError:
         return Response("Bulan tidak valid; gunakan format TTTT-BB.", status_code=422)
     found = await queries.created_in_month(
-        session=session, principal=principal, year=month.year, month=month.month
+        session=session, principal=principal, month=month.strftime("%Y-%m")
     )
     namer = _area_namer(runtime.areas)
     names = {code: d.name for code, d in (await routing.destinations(session)).items()}
