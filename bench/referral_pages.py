@@ -29,9 +29,8 @@ from services.referral.domain import DEFAULT_DESTINATIONS
 from services.referral.lifecycle import ENDED, Status
 from services.referral.models import Referral
 from services.referral.settings import Settings
-from services.referral.sla import WIB
 from shared.accounts import DEMO_PASSWORD
-from shared.areas import load_registry
+from shared.areas import WIB, load_registry
 from shared.contracts import Category
 from slrt.postgres import ensure_databases
 

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.areas import AreaRegistry
 from shared.auth import Principal, Role, area_fits_role, hash_password, verify_password
+from shared.db import as_utc
 from shared.errors import Refusal
 from shared.runtime import SessionDep
 
@@ -133,7 +134,7 @@ async def sign_out(*, session: AsyncSession, token: str) -> None:
 async def principal_for_token(*, session: AsyncSession, token: str) -> Principal | None:
     """The signed-in user a token belongs to, if the session is alive and the user active."""
     login = await session.get(LoginSession, _token_hash(token))
-    if login is None or _aware(login.expires_at) < _now():
+    if login is None or as_utc(login.expires_at) < _now():
         return None
     user = await session.get(User, login.user_id)
     if user is None or not user.active:
@@ -141,11 +142,6 @@ async def principal_for_token(*, session: AsyncSession, token: str) -> Principal
     return Principal(
         username=user.username, role=Role(user.role), area_code=user.area_code, agency=user.agency
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands timestamps back without their zone; they were written in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def request_token(request: Request, cookie_name: str) -> str | None:

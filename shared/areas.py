@@ -7,11 +7,15 @@ Codes are written the Kemendagri way ("33.17.01.2001"). The demo ships Kabupaten
 
 import csv
 from dataclasses import dataclass
+from datetime import timedelta, timezone
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 DEMO_AREA_CSV = "areas_rembang.csv"
+# The demo district's time zone (Rembang, Central Java); Indonesia keeps no daylight saving.
+# Working days, due times and report months are counted in it.
+WIB = timezone(timedelta(hours=7), "WIB")
 
 
 def compact_code(code: str) -> str:

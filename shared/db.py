@@ -4,6 +4,7 @@ Services are asyncio end to end, so both use async drivers (aiosqlite, psycopg).
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, event, or_, text
@@ -72,6 +73,12 @@ async def create_tables(engine: AsyncEngine, tables: Sequence[Table]) -> None:
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored timestamp as an aware UTC one: SQLite hands them back without their zone
+    (they were written in UTC); PostgreSQL keeps it."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def in_area(column: Any, area_code: str) -> ColumnElement[bool]:

@@ -5,7 +5,7 @@ an operator sees and changes only cases in their own area, and every read of a c
 personal data and every change is written to the audit log.
 """
 
-from datetime import date
+from datetime import date, datetime
 from math import ceil
 from pathlib import Path
 from typing import Annotated
@@ -32,10 +32,13 @@ from services.intake.models import (
     CaseSummary,
     DocumentChecklist,
     PublicStatus,
+    RatingIn,
+    ReopenIn,
 )
 from services.intake.workflow import Stage
 from shared import accounts
 from shared.accounts import AuditEntryPublic, LoginIn, LoginOut
+from shared.areas import WIB
 from shared.auth import Principal
 from shared.contracts import Category
 from shared.errors import Refusal
@@ -73,7 +76,28 @@ async def public_status(
     case = await service.public_status(
         session=session, registration_number=registration_number, birth_date=birth_date
     )
-    return PublicStatus.of(case)
+    return PublicStatus.of(case, today=datetime.now(WIB).date())
+
+
+@router.post(
+    "/status/rating", response_model=PublicStatus, dependencies=[Depends(check_status_rate)]
+)
+async def rate_case(data: RatingIn, session: SessionDep) -> PublicStatus:
+    """For the citizen, once their case is closed: a rating from 1 to 5 and a comment."""
+    case = await service.rate_case(session=session, data=data)
+    await session.commit()
+    return PublicStatus.of(case, today=datetime.now(WIB).date())
+
+
+@router.post(
+    "/status/reopen", response_model=PublicStatus, dependencies=[Depends(check_status_rate)]
+)
+async def reopen_case(data: ReopenIn, session: SessionDep) -> PublicStatus:
+    """For the citizen, within 30 days of closing: send the case back to the village with a
+    reason. It keeps its history."""
+    case = await service.reopen_case(session=session, data=data, today=datetime.now(WIB).date())
+    await session.commit()
+    return PublicStatus.of(case, today=datetime.now(WIB).date())
 
 
 @router.post("/login", response_model=LoginOut)

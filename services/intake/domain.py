@@ -3,12 +3,13 @@
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from shared.areas import compact_code
+from shared.areas import WIB, compact_code
 from shared.auth import Role
 from shared.contracts import Category
+from shared.db import as_utc
 
 # Who may do what with cases (always within their own area).
 REGISTRARS = frozenset({Role.FRONT_OFFICE, Role.BACK_OFFICE, Role.SECRETARIAT})
@@ -158,6 +159,14 @@ NEXT_STEPS: dict[CaseStatus, str] = {
         "Kasus Anda sudah selesai. Hasilnya kami kirim lewat SMS; tanyakan juga di kantor desa."
     ),
 }
+
+
+REOPEN_DAYS = 30  # a citizen may reopen a closed case within this many days
+
+
+def reopen_deadline(closed_at: datetime) -> date:
+    """The last day (WIB) a closed case may be reopened by its citizen."""
+    return as_utc(closed_at).astimezone(WIB).date() + timedelta(days=REOPEN_DAYS)
 
 
 def advance(current: CaseStatus, reported: CaseStatus) -> CaseStatus:

@@ -55,14 +55,7 @@ async def on_referral_updated(session: AsyncSession, event: ReferralUpdated) -> 
 
 
 async def on_case_closed(session: AsyncSession, event: CaseClosed) -> None:
-    await service.record_step(
-        session=session,
-        event=event,
-        service="referral",
-        step="Kasus selesai",
-        note=event.summary,
-        status=CaseStatus.CLOSED,
-    )
+    await service.close_case(session=session, event=event)
 
 
 async def on_notification_sent(session: AsyncSession, event: NotificationSent) -> None:

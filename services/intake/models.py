@@ -12,6 +12,7 @@ from services.intake.domain import (
     CaseStatus,
     Electricity,
     FloorType,
+    reopen_deadline,
 )
 from services.intake.workflow import STAGE_LABELS, Action, Resolution, Stage
 from shared.accounts import ACCOUNT_TABLES
@@ -140,6 +141,11 @@ class Case(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, unique=True)
     created_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
+    # After the district closes the case, the citizen may rate it and, within 30 days,
+    # reopen it from the status page.
+    closed_at: datetime | None = None
+    rating: int | None = None
+    rating_comment: str | None = None
 
 
 class Document(SQLModel, table=True):
@@ -316,6 +322,22 @@ TABLES = [
 ]
 
 
+class CitizenCheck(SQLModel):
+    """How a citizen proves it is their case: the number and their birth date."""
+
+    registration_number: str = Field(min_length=5, max_length=40)
+    birth_date: date
+
+
+class RatingIn(CitizenCheck):
+    rating: int = Field(ge=1, le=5, description="1 (buruk) sampai 5 (sangat baik)")
+    comment: str = Field(default="", max_length=1000)
+
+
+class ReopenIn(CitizenCheck):
+    reason: str = Field(min_length=5, max_length=1000, description="Mengapa dibuka kembali")
+
+
 class PublicStatus(SQLModel):
     """What anyone holding a registration number and birth date may see: no personal data."""
 
@@ -326,10 +348,15 @@ class PublicStatus(SQLModel):
     stage_label: str
     next_step: str
     updated_at: datetime
+    may_rate: bool
+    rating: int | None
+    may_reopen_until: date | None
 
     @classmethod
-    def of(cls, case: Case) -> "PublicStatus":
+    def of(cls, case: Case, today: date) -> "PublicStatus":
         status = CaseStatus(case.status)
+        until = reopen_deadline(case.closed_at) if case.closed_at else None
+        closed = status is CaseStatus.CLOSED
         return cls(
             registration_number=case.registration_number,
             category_label=CATEGORY_LABELS[Category(case.category)],
@@ -338,4 +365,9 @@ class PublicStatus(SQLModel):
             stage_label=STAGE_LABELS[Stage(case.stage)],
             next_step=NEXT_STEPS[status],
             updated_at=case.updated_at,
+            may_rate=closed and case.rating is None,
+            rating=case.rating,
+            may_reopen_until=until
+            if status is CaseStatus.CLOSED and until and today <= until
+            else None,
         )

@@ -13,17 +13,26 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.intake.domain import (
     CASE_READERS,
     REGISTRARS,
+    REOPEN_DAYS,
     CaseStatus,
     advance,
     registration_number,
+    reopen_deadline,
 )
-from services.intake.models import Case, CaseCreate, RegistrationCounter, TimelineEntry
+from services.intake.models import (
+    Case,
+    CaseCreate,
+    RatingIn,
+    RegistrationCounter,
+    ReopenIn,
+    TimelineEntry,
+)
 from services.intake.workflow import Stage
 from shared.accounts import audit
 from shared.areas import AreaRegistry, UnknownAreaError
 from shared.auth import Principal, Role
 from shared.consumer import NotYet
-from shared.contracts import AreaCodes, CaseRegistered, Category, Event, Person
+from shared.contracts import AreaCodes, CaseClosed, CaseRegistered, Category, Event, Person
 from shared.db import in_area
 from shared.errors import Refusal, field_refusal
 from shared.outbox import add_event
@@ -299,6 +308,67 @@ async def record_step(
         case.status = advance(CaseStatus(case.status), status).value
         case.updated_at = datetime.now(UTC)
         session.add(case)
+
+
+async def close_case(*, session: AsyncSession, event: CaseClosed) -> None:
+    """The district closed the case: on the timeline, and the citizen's 30 days begin."""
+    await record_step(
+        session=session,
+        event=event,
+        service="referral",
+        step="Kasus selesai",
+        note=event.summary,
+        status=CaseStatus.CLOSED,
+    )
+    case = await session.get(Case, event.case_id)
+    if case is not None and case.status == CaseStatus.CLOSED.value:
+        case.closed_at = event.occurred_at
+        session.add(case)
+
+
+async def rate_case(*, session: AsyncSession, data: RatingIn) -> Case:
+    """The citizen's rating of a closed case, once."""
+    case = await public_status(
+        session=session, registration_number=data.registration_number, birth_date=data.birth_date
+    )
+    if case.status != CaseStatus.CLOSED.value:
+        raise Refusal(409, "Penilaian dapat diberikan setelah kasus selesai.")
+    if case.rating is not None:
+        raise Refusal(409, "Kasus ini sudah Anda nilai. Terima kasih.")
+    case.rating, case.rating_comment = data.rating, data.comment.strip() or None
+    note = f"Nilai {data.rating} dari 5" + (
+        f": {case.rating_comment}" if case.rating_comment else ""
+    )
+    session.add(_citizen_step(case, "Dinilai oleh warga", note))
+    session.add(case)
+    return case
+
+
+async def reopen_case(*, session: AsyncSession, data: ReopenIn, today: date) -> Case:
+    """Within 30 days of closing, the citizen sends the case back to the village's back
+    office with a reason; its history stays."""
+    case = await public_status(
+        session=session, registration_number=data.registration_number, birth_date=data.birth_date
+    )
+    if case.status != CaseStatus.CLOSED.value or case.closed_at is None:
+        raise Refusal(409, "Hanya kasus yang sudah selesai yang dapat dibuka kembali.")
+    if today > reopen_deadline(case.closed_at):
+        raise Refusal(
+            409,
+            f"Batas membuka kembali ({REOPEN_DAYS} hari setelah selesai) sudah lewat. "
+            "Silakan daftarkan pengaduan baru di kantor desa.",
+        )
+    case.status, case.stage = CaseStatus.VERIFIED.value, Stage.VILLAGE.value
+    case.closed_at, case.updated_at = None, datetime.now(UTC)
+    session.add(_citizen_step(case, "Dibuka kembali oleh warga", " ".join(data.reason.split())))
+    session.add(case)
+    return case
+
+
+def _citizen_step(case: Case, step: str, note: str) -> TimelineEntry:
+    return TimelineEntry(
+        case_id=case.id, at=datetime.now(UTC), service="intake", step=step, note=note, actor="warga"
+    )
 
 
 async def return_to_village(*, session: AsyncSession, event: Event, note: str) -> None:

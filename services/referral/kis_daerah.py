@@ -17,8 +17,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.referral.models import Referral, ReferralStep
 from services.referral.routing import EDITORS
-from services.referral.sla import WIB
 from shared.accounts import audit
+from shared.areas import WIB
 from shared.auth import Principal
 from shared.errors import Refusal
 

@@ -4,7 +4,7 @@ Every change writes the referral, its timeline step, the audit entry and the eve
 transaction (the caller commits); the outbox relay publishes the event afterwards.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID, uuid4
 
 from sqlalchemy import update
@@ -29,8 +29,9 @@ from services.referral.lifecycle import (
     next_card,
 )
 from services.referral.models import CaseFile, Referral, ReferralStep
-from services.referral.sla import TIMED, WIB, due_for
+from services.referral.sla import TIMED, due_for
 from shared.accounts import audit
+from shared.areas import WIB
 from shared.auth import Principal, Role, service_actor
 from shared.contracts import (
     Actor,
@@ -43,15 +44,11 @@ from shared.contracts import (
     ReferralOverdue,
     ReferralUpdated,
 )
+from shared.db import as_utc
 from shared.errors import Refusal
 from shared.outbox import add_event
 
 READERS = frozenset({Role.SECRETARIAT, Role.SECRETARIAT_HEAD, Role.LIAISON})
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands timestamps back without their zone; they were written in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _area(item: CaseFile | Referral) -> AreaCodes:
@@ -275,7 +272,7 @@ def _apply(
     if order.rejection is not None:
         referral.rejection_reason = order.rejection.value
     if order.command is Command.COMPLETE:
-        referral.days_to_complete = (now - _aware(referral.created_at)).total_seconds() / 86400
+        referral.days_to_complete = (now - as_utc(referral.created_at)).total_seconds() / 86400
         referral.served = order.served
         referral.not_served_reason = None if order.served else order.not_served
     if order.command is Command.FAIL:
@@ -412,7 +409,7 @@ async def close_case_if_done(*, session: AsyncSession, case_id: UUID, trace_id: 
     served = any(r.served for r in referrals)
     names = {code: d.name for code, d in (await routing.destinations(session)).items()}
     summary = "; ".join(_outcome(r, names.get(r.destination, r.destination)) for r in referrals)
-    file.closed_at = max(_aware(r.ended_at or r.updated_at) for r in referrals)
+    file.closed_at = max(as_utc(r.ended_at or r.updated_at) for r in referrals)
     session.add(file)
     add_event(
         session,
@@ -465,7 +462,7 @@ async def raise_overdue(*, session: AsyncSession, now: datetime, limit: int = 50
                 referral_id=referral.id,
                 destination=referral.destination,
                 status=referral.status,
-                due_at=_aware(referral.due_at or now),
+                due_at=as_utc(referral.due_at or now),
                 urgent=referral.urgent,
             ),
         )

@@ -6,14 +6,14 @@ WIB, when district offices close; a referral is overdue once its due moment has 
 No I/O: the clock is always passed in.
 """
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays
 
 from services.referral.lifecycle import Status
+from shared.areas import WIB
 
-WIB = timezone(timedelta(hours=7), "WIB")  # Rembang; Indonesia keeps no daylight saving
 OFFICE_CLOSES = time(16, 0)
 
 

@@ -1,9 +1,13 @@
 """Intake hears referral's outcomes over NATS: a case sent back comes to the village's queue,
-a closed case is closed, and closing frees the citizen to bring the same need again."""
+a closed case is closed (freeing the citizen to bring the same need again), and the citizen
+rates it or, within 30 days, reopens it from the status page."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
+from services.intake.models import Case
 from tests.events import case_closed, publish, referral_updated
 from tests.intake.conftest import Intake
 
@@ -52,3 +56,61 @@ async def test_a_closed_case_is_closed_and_the_same_need_may_be_registered_again
     assert steps[1:] == ["Rujukan: accepted", "Kasus selesai"]
     again = await intake.register()
     assert again.status_code == 201, again.text
+
+
+async def _closed_case(intake: Intake) -> dict[str, Any]:
+    case = (await intake.register()).json()
+    await publish(intake.runtime.settings.nats_url, case_closed(case["id"]))
+    await _until(intake, case["url"], lambda c: c["status"] == "closed")
+    return case
+
+
+def _citizen(case: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"registration_number": case["registration_number"], "birth_date": "1985-07-05"} | extra
+
+
+async def test_the_citizen_rates_a_closed_case_once(intake: Intake) -> None:
+    open_case = (await intake.register(category="pkh")).json()
+    early = await intake.client.post("/api/status/rating", json=_citizen(open_case, rating=5))
+    assert early.status_code == 409
+    case = await _closed_case(intake)
+    wrong_birth = _citizen(case, rating=4) | {"birth_date": "1990-01-01"}
+    assert (await intake.client.post("/api/status/rating", json=wrong_birth)).status_code == 404
+    rated = await intake.client.post(
+        "/api/status/rating", json=_citizen(case, rating=4, comment="cepat, terima kasih")
+    )
+    assert rated.status_code == 200, rated.text
+    assert (rated.json()["rating"], rated.json()["may_rate"]) == (4, False)
+    again = await intake.client.post("/api/status/rating", json=_citizen(case, rating=1))
+    assert again.status_code == 409
+    timeline = (await intake.get(case["url"])).json()["timeline"]
+    assert timeline[-1]["note"] == "Nilai 4 dari 5: cepat, terima kasih"
+
+
+async def test_the_citizen_reopens_within_30_days_and_not_after(intake: Intake) -> None:
+    case = await _closed_case(intake)
+    status = await intake.client.get(
+        "/api/status",
+        params={"registration_number": case["registration_number"], "birth_date": "1985-07-05"},
+    )
+    assert status.json()["may_reopen_until"] is not None
+    reopened = await intake.client.post(
+        "/api/status/reopen", json=_citizen(case, reason="kartu KIS belum saya terima")
+    )
+    assert reopened.status_code == 200, reopened.text
+    found = (await intake.get(case["url"])).json()
+    assert (found["status"], found["stage"]) == ("verified", "village")
+    assert found["timeline"][-1]["step"] == "Dibuka kembali oleh warga"
+    assert found["timeline"][1]["step"] == "Kasus selesai"  # its history stays
+
+    async with intake.runtime.sessions() as session:
+        stored = await session.get(Case, UUID(case["id"]))
+        assert stored is not None
+        stored.status, stored.closed_at = "closed", datetime.now(UTC) - timedelta(days=31)
+        session.add(stored)
+        await session.commit()
+    refused = await intake.client.post(
+        "/api/status/reopen", json=_citizen(case, reason="masih belum terima kartu")
+    )
+    assert refused.status_code == 409
+    assert "30 hari" in refused.json()["message"]

@@ -6,7 +6,7 @@ from typing import Any
 
 from services.referral.kis_daerah import place_of
 from services.referral.models import Referral
-from services.referral.sla import WIB
+from shared.areas import WIB
 from shared.contracts import Category
 from tests.referral.conftest import ReferralDesk
 

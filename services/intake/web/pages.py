@@ -4,7 +4,7 @@ The pages call the same service functions as the API, so a form refuses exactly 
 API refuses, with the same words.
 """
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -26,7 +26,15 @@ from services.intake.domain import (
     CaseStatus,
     DocumentType,
 )
-from services.intake.models import CaseAction, CaseCreate, CasePublic, CaseSummary, PublicStatus
+from services.intake.models import (
+    CaseAction,
+    CaseCreate,
+    CasePublic,
+    CaseSummary,
+    PublicStatus,
+    RatingIn,
+    ReopenIn,
+)
 from services.intake.workflow import (
     MOVES,
     STAGE_LABELS,
@@ -35,7 +43,7 @@ from services.intake.workflow import (
     Stage,
     actions_for,
 )
-from shared.areas import Area, AreaRegistry
+from shared.areas import WIB, Area, AreaRegistry
 from shared.auth import Principal
 from shared.contracts import CATEGORY_LABELS, Category
 from shared.errors import Refusal, field_errors
@@ -87,7 +95,64 @@ async def status_page(
         return render(request, "status.html", 422, error="Tanggal lahir tidak valid.", **context)
     except Refusal as refusal:
         return render(request, "status.html", refusal.status_code, error=refusal.message, **context)
-    return render(request, "status.html", result=PublicStatus.of(case), **context)
+    result = PublicStatus.of(case, today=datetime.now(WIB).date())
+    return render(request, "status.html", result=result, **context)
+
+
+@router.post("/status/nilai")
+async def rate_page(
+    request: Request,
+    session: SessionDep,
+    registration_number: Annotated[str, Form(max_length=40)],
+    birth_date: Annotated[str, Form(max_length=10)],
+    rating: Annotated[str, Form(max_length=1)] = "",
+    comment: Annotated[str, Form(max_length=1000)] = "",
+) -> HTMLResponse:
+    """The citizen rates their closed case from the status page."""
+    fields = {"registration_number": registration_number, "birth_date": birth_date}
+    return await _citizen_action(
+        request, session, fields, RatingIn, {"rating": rating, "comment": comment}
+    )
+
+
+@router.post("/status/buka-kembali")
+async def reopen_page(
+    request: Request,
+    session: SessionDep,
+    registration_number: Annotated[str, Form(max_length=40)],
+    birth_date: Annotated[str, Form(max_length=10)],
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> HTMLResponse:
+    """The citizen reopens their closed case, within 30 days, from the status page."""
+    fields = {"registration_number": registration_number, "birth_date": birth_date}
+    return await _citizen_action(request, session, fields, ReopenIn, {"reason": reason})
+
+
+async def _citizen_action(
+    request: Request,
+    session: SessionDep,
+    fields: dict[str, Any],
+    shape: type[RatingIn] | type[ReopenIn],
+    extra: dict[str, str],
+) -> HTMLResponse:
+    today = datetime.now(WIB).date()
+    try:
+        check_status_rate(request)
+        data = shape.model_validate(fields | extra)
+        if isinstance(data, RatingIn):
+            case = await service.rate_case(session=session, data=data)
+            done = "Terima kasih atas penilaian Anda."
+        else:
+            case = await service.reopen_case(session=session, data=data, today=today)
+            done = "Kasus dibuka kembali dan dikembalikan ke kantor desa."
+        await session.commit()
+    except ValidationError as invalid:
+        error = "; ".join(e["message"] for e in field_errors(invalid.errors()))
+        return render(request, "status.html", 422, error=error, **fields)
+    except Refusal as refusal:
+        return render(request, "status.html", refusal.status_code, error=refusal.message, **fields)
+    result = PublicStatus.of(case, today=today)
+    return render(request, "status.html", 200, result=result, done=done, **fields)
 
 
 @router.get("/kasus", response_model=None)

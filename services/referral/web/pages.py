@@ -38,10 +38,11 @@ from services.referral.models import (
     Referral,
     ReferralStep,
 )
-from services.referral.sla import TIMED, WIB
-from shared.areas import AreaRegistry, UnknownAreaError
+from services.referral.sla import TIMED
+from shared.areas import WIB, AreaRegistry, UnknownAreaError
 from shared.auth import Principal, Role
 from shared.contracts import CATEGORY_LABELS, category_label
+from shared.db import as_utc
 from shared.errors import Refusal, field_errors
 from shared.logging import current_trace_id
 from shared.runtime import RuntimeDep, SessionDep
@@ -75,15 +76,14 @@ STEP_LABELS = {
 
 
 def _local(moment: datetime) -> str:
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB")
+    return as_utc(moment).astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB")
 
 
 def _is_late(referral: Referral) -> bool:
     due = referral.due_at
     if due is None or Status(referral.status) not in TIMED:
         return False
-    return (due if due.tzinfo else due.replace(tzinfo=UTC)) < datetime.now(UTC)
+    return as_utc(due) < datetime.now(UTC)
 
 
 def _area_namer(areas: AreaRegistry) -> Any:

@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from services.referral import kis_daerah, routing
 from services.referral.domain import Channel
 from services.referral.models import DestinationIn, RuleIn
-from services.referral.sla import WIB
 from services.referral.web.pages import PageUser, render
+from shared.areas import WIB
 from shared.auth import Principal
 from shared.contracts import category_label
 from shared.errors import Refusal, field_errors
