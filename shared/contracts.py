@@ -158,6 +158,16 @@ class CaseVerified(Event):
     findings: list[str] = Field(default_factory=list)
     in_dtks: bool | None = None
     registration_number: str = ""
+    # Against the registry snapshots (absent until one is imported): the civil-registry
+    # outcome (match, mismatch, not_found, deceased, no_registry), the fields to correct at
+    # Dukcapil, and the program facts referral routes on. No name, NIK or KK.
+    registry_outcome: str | None = None
+    mismatched_fields: list[str] = Field(default_factory=list)
+    id_dtks: str | None = None
+    desil: int | None = None
+    active_programs: list[str] = Field(default_factory=list)
+    pbi_active: bool | None = None
+    bpjs_arrears: int = 0
 
 
 class ReferralCreated(Event):

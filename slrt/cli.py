@@ -1,4 +1,4 @@
-"""The `slrt` command line: up, serve, provision, dlq."""
+"""The `slrt` command line: up, serve, provision, dlq, user-add, generate, registry."""
 
 import argparse
 import asyncio
@@ -54,7 +54,26 @@ def main(argv: list[str] | None = None) -> int:
     user.add_argument("--role", required=True, choices=[r.value for r in Role])
     user.add_argument("--area", required=True, help="Kemendagri code of the area they work in")
 
+    gen = commands.add_parser("generate", help="write a synthetic district's registry extracts")
+    gen.add_argument("--people", type=int, default=10_000)
+    gen.add_argument("--out", type=Path, default=Path("var/registry"))
+    gen.add_argument("--seed", type=int, default=7)
+
+    reg = commands.add_parser("registry", help="import a registry extract into verval")
+    reg.add_argument("action", choices=["import"])
+    reg.add_argument("kind", choices=["civil", "dtks", "programs"])
+    reg.add_argument("file", type=Path)
+    reg.add_argument("--database-url", help="verval's database (default: its settings)")
+
     args = parser.parse_args(argv)
+    if args.command in ("generate", "registry"):
+        from slrt import registry
+
+        if args.command == "generate":
+            return registry.generate_command(args.people, args.out, args.seed)
+        from services.verval.registry import Kind
+
+        return registry.import_command(Kind(args.kind), args.file, args.database_url)
     if args.command == "user-add":
         from slrt.users import add_user_interactively
 

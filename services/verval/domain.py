@@ -1,13 +1,20 @@
 """Verval's rules for judging a registered identity. No I/O.
 
-Until registry snapshots are imported (the verval issue), the check is what the NIK itself
-can tell: whether its parts are possible and agree with the stated birth date and sex, and
-whether it was issued in this district.
+First what the NIK itself can tell (its parts are possible and agree with the stated birth
+date and sex; it was issued in this district), then, once a civil-registry snapshot is
+imported, the person against Dukcapil's record: field by field, or, when the NIK is not
+there, the people born that day in that kecamatan whose names are close.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Protocol
 
-from shared.contracts import Person
+from rapidfuzz import fuzz
+
+from shared.contracts import Category, Person
 from shared.identity import NikError, nik_disagreements, parse_nik
 
 
@@ -31,3 +38,171 @@ def assess_identity(person: Person, *, kabupaten_code: str) -> Assessment:
             "periksa domisili"
         )
     return Assessment(identity_consistent=not problems, findings=findings)
+
+
+# Spellings of one name that Dukcapil and a village write differently.
+NAME_FORMS = {
+    "muhamad": "muhammad", "muhammad": "muhammad", "moh": "muhammad", "mochammad": "muhammad",
+    "mohammad": "muhammad", "mohamad": "muhammad", "muh": "muhammad", "mhd": "muhammad",
+    "achmad": "ahmad", "akhmad": "ahmad", "ahmad": "ahmad", "sity": "siti", "nurul": "nur",
+}  # fmt: skip
+TITLES = frozenset({"h", "hj", "dr", "drg", "ir", "s", "sos", "ked", "pd", "kom", "se"})
+NAME_THRESHOLD = 88  # rapidfuzz token ratio (0-100) above which two names are one name
+CANDIDATE_THRESHOLD = 70
+
+
+def name_key(name: str) -> str:
+    """A name as matching sees it: lower case, no titles or punctuation, one spelling."""
+    words = "".join(c if c.isalpha() else " " for c in name.lower()).split()
+    return " ".join(NAME_FORMS.get(w, w) for w in words if w not in TITLES)
+
+
+def name_similarity(a: str, b: str) -> float:
+    return float(fuzz.token_sort_ratio(name_key(a), name_key(b)))
+
+
+class Outcome(StrEnum):
+    MATCH = "match"
+    MISMATCH = "mismatch"
+    NOT_FOUND = "not_found"
+    DECEASED = "deceased"
+    NO_REGISTRY = "no_registry"  # no civil snapshot imported yet
+
+
+FIELD_LABELS = {"name": "nama", "birth_date": "tanggal lahir", "sex": "jenis kelamin",
+                "desa": "desa domisili"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Candidate:
+    nik: str
+    name: str
+    score: float
+
+
+@dataclass(frozen=True)
+class IdentityCheck:
+    outcome: Outcome
+    mismatched: list[str] = field(default_factory=list)  # FIELD_LABELS keys
+    candidates: list[Candidate] = field(default_factory=list)
+
+    def findings(self) -> list[str]:
+        """What the village tells the citizen to fix at Dukcapil, in Bahasa Indonesia."""
+        if self.outcome is Outcome.MISMATCH:
+            fields = ", ".join(FIELD_LABELS[f] for f in self.mismatched)
+            return [f"Data berbeda dengan Dukcapil: {fields}. Perbaiki di Dukcapil atau di desa."]
+        if self.outcome is Outcome.NOT_FOUND:
+            found = (
+                f"; mungkin NIK {', '.join(c.nik[-4:] for c in self.candidates)} (4 angka akhir)"
+            )
+            return ["NIK tidak ditemukan di data Dukcapil" + (found if self.candidates else "")]
+        if self.outcome is Outcome.DECEASED:
+            return ["Menurut Dukcapil orang ini sudah meninggal: periksa KK dan data keluarga"]
+        return []
+
+
+@dataclass(frozen=True)
+class Presented:
+    """What the desk wrote down about the person."""
+
+    name: str
+    birth_date: date
+    sex: str
+    desa_code: str
+
+
+def compare(presented: Presented, record: "CivilLike") -> IdentityCheck:
+    """Field by field: name after normalisation and fuzzy similarity, birth date, sex, desa."""
+    if not record.alive:
+        return IdentityCheck(Outcome.DECEASED)
+    mismatched = []
+    if name_similarity(presented.name, record.name) < NAME_THRESHOLD:
+        mismatched.append("name")
+    if presented.birth_date != record.birth_date:
+        mismatched.append("birth_date")
+    if presented.sex != record.sex:
+        mismatched.append("sex")
+    if presented.desa_code != record.desa_code:
+        mismatched.append("desa")
+    return IdentityCheck(Outcome.MISMATCH if mismatched else Outcome.MATCH, mismatched)
+
+
+def candidates(presented: Presented, pool: Sequence["CivilLike"], top: int = 3) -> list[Candidate]:
+    """People born the same day in the same kecamatan whose name is close, best first."""
+    scored = [
+        Candidate(r.nik, r.name, round(name_similarity(presented.name, r.name), 1))
+        for r in pool
+        if r.alive
+    ]
+    good = [c for c in scored if c.score >= CANDIDATE_THRESHOLD]
+    return sorted(good, key=lambda c: -c.score)[:top]
+
+
+class CivilLike(Protocol):
+    nik: str
+    name: str
+    birth_date: date
+    sex: str
+    desa_code: str
+    alive: bool
+
+
+@dataclass(frozen=True)
+class ProgramFacts:
+    """What DTKS and the program extracts say, as referral and the village need it."""
+
+    in_dtks: bool | None  # None: no DTKS snapshot imported
+    id_dtks: str | None = None
+    desil: int | None = None
+    active_programs: list[str] = field(default_factory=list)
+    pbi_active: bool | None = None
+    pbi_inactive_since: date | None = None
+    arrears: int = 0
+
+    def findings(self, category: Category) -> list[str]:
+        """What applies to this complaint, said before anyone travels for nothing."""
+        found = []
+        if category is Category.DTKS_REGISTRATION and self.in_dtks:
+            found.append(f"Sudah terdaftar di DTKS (ID-DTKS {self.id_dtks}): tidak perlu diusulkan")
+        if category is Category.PBI_REACTIVATION:
+            if self.pbi_active:
+                found.append("PBI-JK masih aktif: tidak perlu reaktivasi")
+            elif self.pbi_inactive_since is not None:
+                found.append(f"PBI-JK tidak aktif sejak {self.pbi_inactive_since:%d-%m-%Y}")
+            if self.in_dtks and self.id_dtks:
+                found.append(
+                    f"Surat rekomendasi reaktivasi wajib mencantumkan ID-DTKS {self.id_dtks}"
+                )
+        if self.arrears > 0 and category in (Category.PBI_ENROLMENT, Category.PBI_REACTIVATION):
+            found.append(
+                f"Ada tunggakan BPJS mandiri Rp {self.arrears:,}".replace(",", ".")
+                + " yang harus dilunasi sebelum didaftarkan PBI"
+            )
+        return found
+
+
+class DtksLike(Protocol):
+    id_dtks: str
+    desil: int
+
+
+class MembershipLike(Protocol):
+    program: str
+    active: bool
+    since: date | None
+    arrears: int
+
+
+def program_facts(
+    dtks: DtksLike | None, memberships: Sequence[MembershipLike], *, dtks_loaded: bool
+) -> ProgramFacts:
+    pbi = next((m for m in memberships if m.program == "PBI-JK"), None)
+    return ProgramFacts(
+        in_dtks=(dtks is not None) if dtks_loaded else None,
+        id_dtks=dtks.id_dtks if dtks else None,
+        desil=dtks.desil if dtks else None,
+        active_programs=sorted({m.program for m in memberships if m.active}),
+        pbi_active=pbi.active if pbi else None,
+        pbi_inactive_since=pbi.since if pbi and not pbi.active else None,
+        arrears=sum(m.arrears for m in memberships),
+    )

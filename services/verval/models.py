@@ -6,6 +6,8 @@ from uuid import UUID, uuid4
 
 from sqlmodel import Field, SQLModel
 
+from services.verval.registry import TABLES as REGISTRY_TABLES
+
 
 class Verification(SQLModel, table=True):
     """The outcome of checking one registered case."""
@@ -18,6 +20,7 @@ class Verification(SQLModel, table=True):
     desa_code: str = Field(index=True)
     identity_consistent: bool
     findings_json: str = "[]"
+    registry_outcome: str | None = None
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -33,4 +36,4 @@ class VerificationPublic(SQLModel):
     created_at: datetime
 
 
-TABLES = [Verification.__table__]  # type: ignore[attr-defined]
+TABLES = [Verification.__table__, *REGISTRY_TABLES]  # type: ignore[attr-defined]

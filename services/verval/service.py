@@ -6,7 +6,16 @@ from uuid import UUID
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.verval.domain import assess_identity
+from services.verval import registry
+from services.verval.domain import (
+    IdentityCheck,
+    Outcome,
+    Presented,
+    assess_identity,
+    candidates,
+    compare,
+    program_facts,
+)
 from services.verval.models import Verification
 from shared.auth import service_actor
 from shared.contracts import CaseRegistered, CaseVerified
@@ -14,32 +23,65 @@ from shared.outbox import add_event
 
 
 async def verify_case(*, session: AsyncSession, registered: CaseRegistered) -> Verification:
-    """Check the case's identity, store the verdict and stage `case.verified`."""
-    assessment = assess_identity(registered.person, kabupaten_code=registered.area.kabupaten)
+    """Check the case against the NIK's own structure and the registry snapshots, store the
+    verdict and stage `case.verified`."""
+    person, area = registered.person, registered.area
+    assessment = assess_identity(person, kabupaten_code=area.kabupaten)
+    found = await registry.look_up(session, person.nik)
+    check = await _identity_check(session, registered, found)
+    facts = program_facts(found.dtks, found.memberships, dtks_loaded=found.dtks_loaded)
+    findings = [*assessment.findings, *check.findings(), *facts.findings(registered.category)]
+    consistent = assessment.identity_consistent and check.outcome in CONSISTENT
     verification = Verification(
         case_id=registered.case_id,
         source_event_id=registered.event_id,
-        desa_code=registered.area.desa,
-        identity_consistent=assessment.identity_consistent,
-        findings_json=json.dumps(assessment.findings),
+        desa_code=area.desa,
+        identity_consistent=consistent,
+        findings_json=json.dumps(findings),
+        registry_outcome=check.outcome.value,
     )
     session.add(verification)
     add_event(
         session,
         CaseVerified(
             case_id=registered.case_id,
-            area=registered.area,
+            area=area,
             trace_id=registered.trace_id,
-            actor=service_actor("verval", registered.area.kabupaten),
+            actor=service_actor("verval", area.kabupaten),
             category=registered.category,
             urgent=registered.urgent,
             consent_to_share=registered.consent_to_share,
-            identity_consistent=assessment.identity_consistent,
-            findings=assessment.findings,
+            identity_consistent=consistent,
+            findings=findings,
             registration_number=registered.registration_number,
+            in_dtks=facts.in_dtks,
+            registry_outcome=check.outcome.value,
+            mismatched_fields=check.mismatched,
+            id_dtks=facts.id_dtks,
+            desil=facts.desil,
+            active_programs=facts.active_programs,
+            pbi_active=facts.pbi_active,
+            bpjs_arrears=facts.arrears,
         ),
     )
     return verification
+
+
+# Outcomes that let a case go on; a mismatch, an unknown NIK or a death must be settled first.
+CONSISTENT = frozenset({Outcome.MATCH, Outcome.NO_REGISTRY})
+
+
+async def _identity_check(
+    session: AsyncSession, registered: CaseRegistered, found: registry.Registry
+) -> IdentityCheck:
+    person = registered.person
+    presented = Presented(person.name, person.birth_date, person.sex.value, registered.area.desa)
+    if not found.civil_loaded:
+        return IdentityCheck(Outcome.NO_REGISTRY)
+    if found.civil is not None:
+        return compare(presented, found.civil)
+    pool = await registry.born_on(session, person.birth_date, registered.area.kecamatan)
+    return IdentityCheck(Outcome.NOT_FOUND, candidates=candidates(presented, pool))
 
 
 async def latest_verification(*, session: AsyncSession, case_id: UUID) -> Verification | None:

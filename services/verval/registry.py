@@ -1,0 +1,151 @@
+"""Registry snapshots as verval stores them: the civil registry (Dukcapil), DTKS and program
+memberships, each imported whole and swapped in at once.
+
+Every row carries its snapshot's id; a kind's current snapshot is the one marked current.
+An import writes a new snapshot beside the old and flips the mark in one transaction, so a
+reader sees the old registry or the new one, never a mix; the old rows are deleted after.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+class Kind(StrEnum):
+    CIVIL = "civil"
+    DTKS = "dtks"
+    PROGRAMS = "programs"
+
+
+class Snapshot(SQLModel, table=True):
+    __tablename__ = "registry_snapshot"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(index=True)
+    source: str
+    started_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    rows: int = 0
+    rejected: int = 0
+    current: bool = False
+
+
+class CivilRecord(SQLModel, table=True):
+    """One person in the civil registry extract."""
+
+    __tablename__ = "civil_record"
+    __table_args__ = (
+        Index("ix_civil_snapshot_nik", "snapshot_id", "nik"),
+        Index("ix_civil_snapshot_born", "snapshot_id", "birth_date"),
+        Index("ix_civil_snapshot_kk", "snapshot_id", "kk"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    snapshot_id: int
+    nik: str
+    kk: str
+    name: str
+    name_key: str  # normalised for matching (see domain.name_key)
+    sex: str
+    birth_place: str
+    birth_date: date
+    address: str
+    desa_code: str
+    alive: bool
+    death_date: date | None = None
+
+
+class DtksRecord(SQLModel, table=True):
+    __tablename__ = "dtks_record"
+    __table_args__ = (Index("ix_dtks_snapshot_nik", "snapshot_id", "nik"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    snapshot_id: int
+    id_dtks: str
+    nik: str
+    kk: str
+    desil: int
+    ratified_on: date
+
+
+class Membership(SQLModel, table=True):
+    """A person's membership of a program (PBI-JK, JKN, PKH, BPNT, PIP)."""
+
+    __tablename__ = "program_membership"
+    __table_args__ = (Index("ix_membership_snapshot_nik", "snapshot_id", "nik"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    snapshot_id: int
+    nik: str
+    program: str
+    active: bool
+    since: date | None = None
+    segment: str = ""
+    arrears: int = 0
+
+
+TABLES = [
+    Snapshot.__table__,  # type: ignore[attr-defined]
+    CivilRecord.__table__,  # type: ignore[attr-defined]
+    DtksRecord.__table__,  # type: ignore[attr-defined]
+    Membership.__table__,  # type: ignore[attr-defined]
+]
+
+
+async def current_snapshots(session: AsyncSession) -> dict[Kind, int]:
+    query = select(Snapshot.kind, Snapshot.id).where(col(Snapshot.current).is_(True))
+    return {Kind(kind): snap_id for kind, snap_id in (await session.exec(query)).all() if snap_id}
+
+
+@dataclass(frozen=True)
+class Registry:
+    """What the current snapshots say about one NIK."""
+
+    civil: CivilRecord | None
+    dtks: DtksRecord | None
+    memberships: list[Membership]
+    civil_loaded: bool
+    dtks_loaded: bool
+
+
+async def look_up(session: AsyncSession, nik: str) -> Registry:
+    snaps = await current_snapshots(session)
+    civil = dtks = None
+    members: list[Membership] = []
+    if Kind.CIVIL in snaps:
+        query = select(CivilRecord).where(
+            CivilRecord.snapshot_id == snaps[Kind.CIVIL], CivilRecord.nik == nik
+        )
+        civil = (await session.exec(query)).first()
+    if Kind.DTKS in snaps:
+        query_dtks = select(DtksRecord).where(
+            DtksRecord.snapshot_id == snaps[Kind.DTKS], DtksRecord.nik == nik
+        )
+        dtks = (await session.exec(query_dtks)).first()
+    if Kind.PROGRAMS in snaps:
+        query_members = select(Membership).where(
+            Membership.snapshot_id == snaps[Kind.PROGRAMS], Membership.nik == nik
+        )
+        members = list((await session.exec(query_members)).all())
+    return Registry(
+        civil, dtks, members, civil_loaded=Kind.CIVIL in snaps, dtks_loaded=Kind.DTKS in snaps
+    )
+
+
+async def born_on(
+    session: AsyncSession, birth_date: date, kecamatan_code: str, limit: int = 500
+) -> list[CivilRecord]:
+    """People of the current civil snapshot born on a day in a kecamatan: the pool of
+    candidates when a NIK is not found."""
+    snaps = await current_snapshots(session)
+    if Kind.CIVIL not in snaps:
+        return []
+    query = select(CivilRecord).where(
+        CivilRecord.snapshot_id == snaps[Kind.CIVIL],
+        CivilRecord.birth_date == birth_date,
+        col(CivilRecord.desa_code).startswith(kecamatan_code + "."),
+    )
+    return list((await session.exec(query.limit(limit))).all())

@@ -1,0 +1,46 @@
+"""`slrt generate` and `slrt registry import`: a synthetic district, and registry extracts
+loaded into verval's database with a progress bar (rich)."""
+
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from services.verval.importer import ImportRefused, import_csv, sync_engine
+from services.verval.models import TABLES
+from services.verval.registry import Kind
+from services.verval.settings import Settings
+from shared.areas import load_registry
+from slrt.synthetic import generate
+
+
+def generate_command(people: int, out: Path, seed: int) -> int:
+    counts = generate(load_registry(Settings().area_csv), people, out, seed)
+    print(
+        f"{counts['people']} orang, {counts['dtks']} baris DTKS, {counts['programs']} "
+        f"keanggotaan program ditulis ke {out} (civil.csv, dtks.csv, programs.csv, presented.csv)"
+    )
+    return 0
+
+
+def import_command(kind: Kind, path: Path, database_url: str | None) -> int:
+    if not path.is_file():
+        print(f"Berkas {path} tidak ada.")
+        return 2
+    engine = sync_engine(database_url or Settings().effective_database_url)
+    TABLES[0].metadata.create_all(engine, tables=TABLES)
+    lines = sum(1 for _ in path.open(encoding="utf-8-sig")) - 1
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]
+    with Progress(*columns, TimeElapsedColumn()) as progress:
+        task = progress.add_task(f"Impor {kind.value}", total=max(lines, 0))
+        try:
+            result = import_csv(engine, kind, path, lambda n: progress.advance(task, n))
+        except ImportRefused as exc:
+            for line, reason in exc.errors:
+                print(f"baris {line}: {reason}")
+            print(f"Berkas tidak diimpor: {exc}")
+            return 2
+    for line, reason in result.errors:
+        print(f"baris {line}: {reason}")
+    summary = f"{result.rows} baris diimpor, {result.rejected} ditolak"
+    print(f"{summary}; snapshot {result.snapshot_id} sekarang dipakai")
+    return 0

@@ -1,0 +1,94 @@
+"""Verval's matching rules, without a database: names, fields, candidates, program facts."""
+
+from datetime import date
+from types import SimpleNamespace
+
+import pytest
+
+from services.verval.domain import (
+    Outcome,
+    Presented,
+    candidates,
+    compare,
+    name_key,
+    name_similarity,
+    program_facts,
+)
+from shared.contracts import Category
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Muhammad Rizki", "Muhamad Rizki"),
+        ("Moh. Rizki", "MUHAMMAD RIZKI"),
+        ("Achmad Fauzi", "Ahmad Fauzi"),
+        ("Hj. Siti Aminah", "Sity Aminah"),
+        ("Aminah Siti", "Siti Aminah"),
+    ],
+)
+def test_spellings_of_one_name_are_one_name(a: str, b: str) -> None:
+    assert name_similarity(a, b) >= 88, (name_key(a), name_key(b))
+
+
+def test_different_people_are_not_one_name() -> None:
+    assert name_similarity("Siti Aminah", "Sri Wahyuni") < 70
+
+
+RECORD = SimpleNamespace(
+    nik="3317014507850001",
+    name="Siti Aminah",
+    birth_date=date(1985, 7, 5),
+    sex="P",
+    desa_code="33.17.01.2001",
+    alive=True,
+)
+AT_DESK = Presented("Sity Aminah", date(1985, 7, 5), "P", "33.17.01.2001")
+
+
+def test_a_spelling_variant_still_matches() -> None:
+    assert compare(AT_DESK, RECORD).outcome is Outcome.MATCH
+
+
+def test_each_differing_field_is_named_for_the_village() -> None:
+    moved = Presented("Siti Aminah", date(1985, 8, 5), "P", "33.17.14.2008")
+    check = compare(moved, RECORD)
+    assert (check.outcome, check.mismatched) == (Outcome.MISMATCH, ["birth_date", "desa"])
+    assert "tanggal lahir, desa domisili" in check.findings()[0]
+
+
+def test_a_deceased_person_is_said_so() -> None:
+    dead = SimpleNamespace(**{**vars(RECORD), "alive": False})
+    check = compare(AT_DESK, dead)
+    assert check.outcome is Outcome.DECEASED and "meninggal" in check.findings()[0]
+
+
+def test_candidates_are_close_names_best_first() -> None:
+    pool = [
+        SimpleNamespace(**{**vars(RECORD), "nik": "3317014507850002", "name": "Sri Wahyuni"}),
+        RECORD,
+        SimpleNamespace(**{**vars(RECORD), "nik": "3317014507850003", "name": "Siti Aminah Sari"}),
+    ]
+    found = candidates(AT_DESK, pool)
+    assert [c.nik for c in found] == ["3317014507850001", "3317014507850003"]
+
+
+def _member(program: str, active: bool, since: date | None = None, arrears: int = 0) -> object:
+    return SimpleNamespace(program=program, active=active, since=since, arrears=arrears)
+
+
+def test_the_three_wasted_trips_are_caught_before_anyone_travels() -> None:
+    dtks = SimpleNamespace(id_dtks="DTKS-001", desil=1)
+    inactive = [_member("PBI-JK", False, date(2026, 3, 1))]
+    facts = program_facts(dtks, inactive, dtks_loaded=True)
+    assert facts.in_dtks and facts.pbi_active is False
+    already = facts.findings(Category.DTKS_REGISTRATION)
+    assert already == ["Sudah terdaftar di DTKS (ID-DTKS DTKS-001): tidak perlu diusulkan"]
+    reactivation = facts.findings(Category.PBI_REACTIVATION)
+    assert "PBI-JK tidak aktif sejak 01-03-2026" in reactivation
+    assert any("ID-DTKS DTKS-001" in line for line in reactivation)
+    owing = program_facts(None, [_member("JKN", False, arrears=1_200_000)], dtks_loaded=True)
+    assert owing.in_dtks is False
+    assert "Rp 1.200.000" in owing.findings(Category.PBI_ENROLMENT)[0]
+    unknown = program_facts(None, [], dtks_loaded=False)
+    assert unknown.in_dtks is None and unknown.findings(Category.PBI_ENROLMENT) == []

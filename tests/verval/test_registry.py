@@ -1,0 +1,188 @@
+"""Registry snapshots on both databases: generated with known defects, imported, swapped
+at once, and used by verval on real NATS to judge what villages register."""
+
+import asyncio
+import csv
+import json
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from services.verval.app import create_app
+from services.verval.importer import ImportRefused, import_csv, sync_engine
+from services.verval.models import TABLES
+from services.verval.registry import CivilRecord, Kind, Snapshot
+from services.verval.settings import Settings
+from shared.areas import DesaPath, load_registry
+from shared.contracts import AreaCodes, CaseRegistered, Category, Person, Sex
+from shared.outbox import OutboxMessage
+from slrt.natsserver import NatsServer
+from slrt.synthetic import generate
+from tests.events import envelope, publish
+
+PEOPLE = 1500
+
+
+@pytest.fixture
+def district(tmp_path: Path) -> Path:
+    generate(load_registry(None), PEOPLE, tmp_path / "registry", seed=11)
+    return tmp_path / "registry"
+
+
+def _engine(database_url: str) -> Engine:
+    engine = sync_engine(database_url)
+    TABLES[0].metadata.create_all(engine, tables=TABLES)
+    return engine
+
+
+def _load(engine: Engine, district: Path) -> None:
+    for kind in Kind:
+        import_csv(engine, kind, district / f"{kind.value}.csv")
+
+
+def test_a_bad_row_is_reported_by_line_and_the_rest_imports(
+    database_url: str, district: Path, tmp_path: Path
+) -> None:
+    engine = _engine(database_url)
+    lines = (district / "civil.csv").read_text().splitlines()
+    broken = [lines[0], lines[1], lines[2].replace(",L,", ",X,").replace(",P,", ",X,"),
+              "3317,1,Nama,L,Rembang,1990-01-01,RT 1,33.17.01.2001,1,", lines[3]]  # fmt: skip
+    path = tmp_path / "civil.csv"
+    path.write_text("\n".join(broken) + "\n")
+    result = import_csv(engine, Kind.CIVIL, path)
+    assert (result.rows, result.rejected) == (2, 2)
+    assert result.errors == [(3, "sex harus L atau P"), (4, "NIK harus 16 angka")]
+    with pytest.raises(ImportRefused, match="kolom tidak ada: kk"):
+        (tmp_path / "no_kk.csv").write_text("nik,name\n3317014507850001,Siti\n")
+        import_csv(engine, Kind.CIVIL, tmp_path / "no_kk.csv")
+    empty = tmp_path / "empty.csv"
+    empty.write_text(lines[0] + "\n" + broken[3] + "\n")
+    with pytest.raises(ImportRefused, match="data lama tetap dipakai"):
+        import_csv(engine, Kind.CIVIL, empty)
+    with engine.connect() as conn:
+        current = conn.execute(select(Snapshot.rows).where(Snapshot.current)).scalars().all()  # type: ignore[arg-type]
+    assert current == [2]  # the good import is still the one in use
+
+
+def test_readers_see_the_old_snapshot_or_the_new_never_a_mix(
+    database_url: str, district: Path
+) -> None:
+    engine = _engine(database_url)
+    import_csv(engine, Kind.CIVIL, district / "civil.csv")
+    seen: set[int] = set()
+    stop = threading.Event()
+
+    def count_current() -> None:
+        while not stop.is_set():
+            with engine.connect() as conn:
+                snap = conn.execute(select(Snapshot.id).where(Snapshot.current)).scalar_one()  # type: ignore[arg-type]
+                rows = conn.execute(
+                    select(CivilRecord.id).where(CivilRecord.snapshot_id == snap)  # type: ignore[arg-type]
+                ).all()
+            seen.add(len(rows))
+
+    reader = threading.Thread(target=count_current)
+    reader.start()
+    try:
+        import_csv(engine, Kind.CIVIL, district / "civil.csv")
+    finally:
+        stop.set()
+        reader.join()
+    people = sum(1 for _ in (district / "civil.csv").open()) - 1
+    assert seen == {people}  # every read saw a whole registry
+
+
+@dataclass
+class Verval:
+    runtime: Any
+    nats_url: str
+
+    async def verified(self, registered: CaseRegistered) -> dict[str, Any]:
+        await publish(self.nats_url, registered)
+        for _ in range(200):
+            async with self.runtime.sessions() as session:
+                rows = (await session.exec(select(OutboxMessage))).all()  # type: ignore[call-overload]
+            for (row,) in rows:
+                payload = json.loads(row.payload)
+                if payload["case_id"] == str(registered.case_id):
+                    found: dict[str, Any] = payload
+                    return found
+            await asyncio.sleep(0.05)
+        raise AssertionError("verval did not verify the case")
+
+
+@pytest.fixture
+async def verval(
+    provisioned_nats: NatsServer, database_url: str, district: Path, tmp_path: Path
+) -> AsyncIterator[Verval]:
+    _load(_engine(database_url), district)
+    settings = Settings(
+        nats_url=provisioned_nats.url, database_url=database_url, var_dir=tmp_path, log_json=False
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield Verval(app.state.runtime, provisioned_nats.url)
+
+
+def _presented(district: Path) -> dict[str, dict[str, str]]:
+    """The first presented person with each defect (and one without), by defect."""
+    found: dict[str, dict[str, str]] = {}
+    with (district / "presented.csv").open() as handle:
+        for row in csv.DictReader(handle):
+            found.setdefault(row["defect"], row)
+    return found
+
+
+def _registered(row: dict[str, str], category: Category) -> CaseRegistered:
+    person = Person(
+        nik=row["nik"],
+        name=row["name"],
+        birth_date=date.fromisoformat(row["birth_date"]),
+        sex=Sex(row["sex"]),
+    )
+    return CaseRegistered(
+        **envelope(desa=row["desa_code"]) | {"area": AreaCodes.of(DesaPath.of(row["desa_code"]))},
+        registration_number="3317012001-2611-0001",
+        person=person,
+        category=category,
+        description="uji verval",
+    )
+
+
+async def test_each_defect_is_judged_as_the_ground_truth_says(
+    verval: Verval, district: Path
+) -> None:
+    people = _presented(district)
+    clean = await verval.verified(_registered(people[""], Category.PKH))
+    assert (clean["registry_outcome"], clean["identity_consistent"]) == ("match", True)
+    variant = await verval.verified(_registered(people["name_variant"], Category.PKH))
+    assert variant["registry_outcome"] == "match"  # a spelling variant is the same person
+    wrong_day = await verval.verified(_registered(people["wrong_birth_date"], Category.PKH))
+    assert wrong_day["mismatched_fields"] == ["birth_date"]
+    assert wrong_day["identity_consistent"] is False
+    typo = people["nik_typo"]
+    judged = await verval.verified(_registered(typo, Category.PKH))
+    if judged["registry_outcome"] == "not_found":  # the typo may hit someone else's NIK
+        assert typo["true_nik"][-4:] in " ".join(judged["findings"])
+    else:
+        assert judged["registry_outcome"] == "mismatch"
+    assert judged["identity_consistent"] is False
+
+
+async def test_program_facts_reach_referral_without_personal_data(
+    verval: Verval, district: Path
+) -> None:
+    with (district / "dtks.csv").open() as handle:
+        in_dtks = next(csv.DictReader(handle))
+    with (district / "presented.csv").open() as handle:
+        row = next(r for r in csv.DictReader(handle) if r["true_nik"] == in_dtks["nik"])
+    judged = await verval.verified(_registered(row, Category.DTKS_REGISTRATION))
+    assert judged["in_dtks"] is True and judged["id_dtks"] == in_dtks["id_dtks"]
+    assert any("tidak perlu diusulkan" in f for f in judged["findings"])
+    assert in_dtks["nik"] not in json.dumps({k: v for k, v in judged.items() if k != "findings"})
