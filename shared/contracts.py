@@ -285,6 +285,38 @@ class CaseReturned(Event):
     note: str
 
 
+# Request/reply, outside the SLRT stream on purpose: a NIK asked about is never stored.
+PRECHECK_SUBJECT = "rpc.verval.precheck"
+
+
+class PrecheckRequest(BaseModel):
+    """Intake asks verval, while the citizen is at the desk, what applies to them."""
+
+    nik: str = Field(pattern=r"^\d{16}$")
+    category: Category
+
+
+class ProposalWindow(BaseModel):
+    """The ministry's monthly window for this kind of proposal."""
+
+    name: str
+    open_now: bool
+    opens_on: date
+    closes_on: date
+
+
+class PrecheckReply(BaseModel):
+    """What verval knows now. `registry_loaded` false means verval has no snapshot yet."""
+
+    registry_loaded: bool
+    in_dtks: bool | None = None
+    id_dtks: str | None = None
+    active_programs: list[str] = Field(default_factory=list)
+    pbi_active: bool | None = None
+    window: ProposalWindow | None = None
+    advice: list[str] = Field(default_factory=list)
+
+
 EVENT_CLASSES: dict[tuple[str, int], type[Event]] = {
     (cls.TYPE, cls.VERSION): cls
     for cls in (

@@ -12,12 +12,15 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Cookie, Depends, Form, Header, Query, Request, Response, UploadFile
+from pydantic import field_validator
+from sqlmodel import Field, SQLModel
 
-from services.intake import documents, handling, service
+from services.intake import documents, handling, precheck, service
 from services.intake.domain import (
     AUDIT_READERS,
     CASE_READERS,
     MAX_DOCUMENT_BYTES,
+    REGISTRARS,
     STATUS_LABELS,
     CaseStatus,
     DocumentType,
@@ -40,8 +43,9 @@ from shared import accounts
 from shared.accounts import AuditEntryPublic, LoginIn, LoginOut
 from shared.areas import WIB
 from shared.auth import Principal
-from shared.contracts import Category
+from shared.contracts import Category, PrecheckReply
 from shared.errors import Refusal
+from shared.identity import parse_nik
 from shared.logging import current_trace_id
 from shared.runtime import RuntimeDep, SessionDep
 
@@ -161,11 +165,41 @@ async def register_case(
         trace_id=current_trace_id(),
         idempotency_key=idempotency_key,
     )
-    if created:
-        runtime.relay.wake()
-    else:
+    if not created:
         response.status_code = 200
-    return _created(case)
+        return _created(case)
+    runtime.relay.wake()
+    reply = await precheck.at_registration(runtime, session, case)
+    return _created(case).model_copy(update={"precheck": reply})
+
+
+class PrecheckIn(SQLModel):
+    nik: str = Field(description="NIK, 16 angka")
+    category: Category
+
+    @field_validator("nik")
+    @classmethod
+    def nik_is_possible(cls, value: str) -> str:
+        value = value.replace(" ", "")
+        parse_nik(value)
+        return value
+
+
+@router.post("/precheck", response_model=PrecheckReply)
+async def ask_precheck(
+    data: PrecheckIn, runtime: RuntimeDep, principal: CurrentUser
+) -> PrecheckReply:
+    """Before registering: is the person in DTKS, with which programs, is PBI-JK active, which
+    monthly window applies. 503 when verval does not answer in time (registration still works)."""
+    service.require_role(principal, REGISTRARS, "memeriksa data di meja layanan")
+    reply = await precheck.ask_verval(runtime, data.nik, data.category)
+    if reply is None:
+        raise Refusal(
+            503,
+            "Pemeriksaan awal belum dapat dilakukan. Kasus tetap dapat didaftarkan; "
+            "data diperiksa otomatis sesudahnya.",
+        )
+    return reply
 
 
 @router.get("/cases", response_model=list[CaseSummary])

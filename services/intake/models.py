@@ -16,7 +16,7 @@ from services.intake.domain import (
 )
 from services.intake.workflow import STAGE_LABELS, Action, Resolution, Stage
 from shared.accounts import ACCOUNT_TABLES
-from shared.contracts import CATEGORY_LABELS, Category, Sex
+from shared.contracts import CATEGORY_LABELS, Category, PrecheckReply, Sex
 from shared.identity import check_kk, mask_nik, nik_disagreements, normalise_phone, parse_nik
 
 
@@ -143,6 +143,8 @@ class Case(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=_now)
     # After the district closes the case, the citizen may rate it and, within 30 days,
     # reopen it from the status page.
+    # What verval answered at the desk (PrecheckReply as JSON), if it answered in time.
+    precheck_json: str | None = None
     closed_at: datetime | None = None
     rating: int | None = None
     rating_comment: str | None = None
@@ -222,6 +224,7 @@ class CaseCreated(SQLModel):
     status: str
     status_label: str
     url: str
+    precheck: PrecheckReply | None = None
 
 
 class CaseSummary(SQLModel):
@@ -290,6 +293,7 @@ class CasePublic(CaseSummary):
     household: dict[str, str | int | None]
     consent_to_share: bool
     consent_recorded_by: str | None
+    precheck: PrecheckReply | None
     consent_recorded_at: datetime | None
     timeline: list[TimelineEntryPublic]
 
@@ -306,6 +310,9 @@ class CasePublic(CaseSummary):
             household={name: getattr(case, name) for name in HOUSEHOLD_FIELDS},
             consent_to_share=case.consent_to_share,
             consent_recorded_by=case.consent_recorded_by,
+            precheck=PrecheckReply.model_validate_json(case.precheck_json)
+            if case.precheck_json
+            else None,
             consent_recorded_at=case.consent_recorded_at,
             timeline=[
                 TimelineEntryPublic.model_validate(e, from_attributes=True) for e in timeline

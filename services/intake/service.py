@@ -32,7 +32,14 @@ from shared.accounts import audit
 from shared.areas import AreaRegistry, UnknownAreaError
 from shared.auth import Principal, Role
 from shared.consumer import NotYet
-from shared.contracts import AreaCodes, CaseClosed, CaseRegistered, Category, Event, Person
+from shared.contracts import (
+    AreaCodes,
+    CaseClosed,
+    CaseRegistered,
+    Category,
+    Event,
+    Person,
+)
 from shared.db import in_area
 from shared.errors import Refusal, field_refusal
 from shared.outbox import add_event

@@ -8,13 +8,13 @@ there, the people born that day in that kecamatan whose names are close.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Protocol
 
 from rapidfuzz import fuzz
 
-from shared.contracts import Category, Person
+from shared.contracts import Category, Person, ProposalWindow
 from shared.identity import NikError, nik_disagreements, parse_nik
 
 
@@ -206,3 +206,43 @@ def program_facts(
         pbi_inactive_since=pbi.since if pbi and not pbi.active else None,
         arrears=sum(m.arrears for m in memberships),
     )
+
+
+# The ministry's monthly windows (Kepmensos 150/HUK/2022): first and last day of the month.
+WINDOWS = {
+    "pbi_dtks": ("Usulan PBI-JK (sudah di DTKS)", 1, 11),
+    "pbi_new": ("Usulan PBI-JK (belum di DTKS)", 15, 20),
+    "dtks": ("Usulan DTKS dan bantuan (PKH, BPNT)", 15, 25),
+}
+DTKS_WINDOW_CATEGORIES = frozenset(
+    {Category.DTKS_REGISTRATION, Category.DTKS_CORRECTION, Category.PKH, Category.BPNT}
+)
+
+
+def window_for(category: Category, in_dtks: bool | None, today: date) -> ProposalWindow | None:
+    """The window a proposal for this complaint goes in, and when it is next open."""
+    if category in (Category.PBI_ENROLMENT, Category.PBI_REACTIVATION):
+        key = "pbi_dtks" if in_dtks else "pbi_new"
+    elif category in DTKS_WINDOW_CATEGORIES:
+        key = "dtks"
+    else:
+        return None
+    name, first, last = WINDOWS[key]
+    opens, closes = today.replace(day=first), today.replace(day=last)
+    if today > closes:  # missed this month: next month's
+        following = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+        opens, closes = following.replace(day=first), following.replace(day=last)
+    return ProposalWindow(
+        name=name, open_now=opens <= today <= closes, opens_on=opens, closes_on=closes
+    )
+
+
+def window_advice(window: ProposalWindow | None) -> list[str]:
+    if window is None:
+        return []
+    if window.open_now:
+        return [f"{window.name}: jadwal buka sampai {window.closes_on:%d-%m-%Y}"]
+    return [
+        f"{window.name}: jadwal sedang tutup, usulan masuk jadwal {window.opens_on:%d-%m-%Y}"
+        f" sampai {window.closes_on:%d-%m-%Y}"
+    ]

@@ -1,10 +1,13 @@
-"""Verval verifies every case intake registers."""
+"""Verval verifies every case intake registers and answers the desk's pre-checks."""
+
+from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.verval import service
+from shared.areas import WIB
 from shared.consumer import subscribe
-from shared.contracts import CaseRegistered
+from shared.contracts import PRECHECK_SUBJECT, CaseRegistered, PrecheckReply, PrecheckRequest
 from shared.runtime import ServiceRuntime
 
 
@@ -12,7 +15,18 @@ async def on_case_registered(session: AsyncSession, event: CaseRegistered) -> No
     await service.verify_case(session=session, registered=event)
 
 
+def answer_prechecks(runtime: ServiceRuntime) -> None:
+    """Reply on PRECHECK_SUBJECT (core NATS, a queue group so instances share the load)."""
+
+    @runtime.broker.subscriber(PRECHECK_SUBJECT, queue="verval")
+    async def on_precheck(request: PrecheckRequest) -> PrecheckReply:
+        async with runtime.sessions() as session:
+            today = datetime.now(WIB).date()
+            return await service.precheck(session=session, request=request, today=today)
+
+
 def subscribe_all(runtime: ServiceRuntime) -> None:
+    answer_prechecks(runtime)
     subscribe(
         runtime.broker,
         service="verval",

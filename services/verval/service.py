@@ -1,6 +1,7 @@
 """Verval's use cases: verify a registered case and publish the verdict."""
 
 import json
+from datetime import date
 from uuid import UUID
 
 from sqlmodel import col, select
@@ -15,10 +16,12 @@ from services.verval.domain import (
     candidates,
     compare,
     program_facts,
+    window_advice,
+    window_for,
 )
 from services.verval.models import Verification
 from shared.auth import service_actor
-from shared.contracts import CaseRegistered, CaseVerified
+from shared.contracts import CaseRegistered, CaseVerified, PrecheckReply, PrecheckRequest
 from shared.outbox import add_event
 
 
@@ -82,6 +85,25 @@ async def _identity_check(
         return compare(presented, found.civil)
     pool = await registry.born_on(session, person.birth_date, registered.area.kecamatan)
     return IdentityCheck(Outcome.NOT_FOUND, candidates=candidates(presented, pool))
+
+
+async def precheck(
+    *, session: AsyncSession, request: PrecheckRequest, today: date
+) -> PrecheckReply:
+    """What applies to a person at the desk, from the current snapshots: in DTKS or not,
+    their programs, and the monthly window the proposal goes in."""
+    found = await registry.look_up(session, request.nik)
+    facts = program_facts(found.dtks, found.memberships, dtks_loaded=found.dtks_loaded)
+    window = window_for(request.category, facts.in_dtks, today)
+    return PrecheckReply(
+        registry_loaded=found.civil_loaded or found.dtks_loaded,
+        in_dtks=facts.in_dtks,
+        id_dtks=facts.id_dtks,
+        active_programs=facts.active_programs,
+        pbi_active=facts.pbi_active,
+        window=window,
+        advice=[*facts.findings(request.category), *window_advice(window)],
+    )
 
 
 async def latest_verification(*, session: AsyncSession, case_id: UUID) -> Verification | None:

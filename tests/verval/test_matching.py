@@ -13,6 +13,7 @@ from services.verval.domain import (
     name_key,
     name_similarity,
     program_facts,
+    window_for,
 )
 from shared.contracts import Category
 
@@ -92,3 +93,30 @@ def test_the_three_wasted_trips_are_caught_before_anyone_travels() -> None:
     assert "Rp 1.200.000" in owing.findings(Category.PBI_ENROLMENT)[0]
     unknown = program_facts(None, [], dtks_loaded=False)
     assert unknown.in_dtks is None and unknown.findings(Category.PBI_ENROLMENT) == []
+
+
+D = date
+WINDOW_CASES = [
+    # category, in DTKS, today -> open now, opens, closes
+    (Category.PBI_REACTIVATION, True, D(2026, 3, 11), True, D(2026, 3, 1), D(2026, 3, 11)),
+    (Category.PBI_REACTIVATION, True, D(2026, 3, 12), False, D(2026, 4, 1), D(2026, 4, 11)),
+    (Category.PBI_ENROLMENT, False, D(2026, 3, 14), False, D(2026, 3, 15), D(2026, 3, 20)),
+    (Category.PKH, None, D(2026, 12, 31), False, D(2027, 1, 15), D(2027, 1, 25)),
+    (Category.DTKS_REGISTRATION, False, D(2024, 2, 29), False, D(2024, 3, 15), D(2024, 3, 25)),
+    (Category.BPNT, True, D(2026, 1, 25), True, D(2026, 1, 15), D(2026, 1, 25)),
+]
+
+
+@pytest.mark.parametrize(
+    ("category", "in_dtks", "today", "open_now", "opens", "closes"), WINDOW_CASES
+)
+def test_monthly_windows_at_month_ends_and_leap_years(
+    category: Category, in_dtks: bool | None, today: date, open_now: bool, opens: date, closes: date
+) -> None:
+    window = window_for(category, in_dtks, today)
+    assert window is not None
+    assert (window.open_now, window.opens_on, window.closes_on) == (open_now, opens, closes)
+
+
+def test_complaints_without_a_ministry_window_have_none() -> None:
+    assert window_for(Category.RTLH, True, date(2026, 3, 1)) is None

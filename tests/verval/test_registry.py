@@ -12,44 +12,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from services.verval.app import create_app
-from services.verval.importer import ImportRefused, import_csv, sync_engine
-from services.verval.models import TABLES
+from services.verval.importer import ImportRefused, import_csv
 from services.verval.registry import CivilRecord, Kind, Snapshot
 from services.verval.settings import Settings
-from shared.areas import DesaPath, load_registry
+from shared.areas import DesaPath
 from shared.contracts import AreaCodes, CaseRegistered, Category, Person, Sex
 from shared.outbox import OutboxMessage
 from slrt.natsserver import NatsServer
-from slrt.synthetic import generate
 from tests.events import envelope, publish
-
-PEOPLE = 1500
-
-
-@pytest.fixture
-def district(tmp_path: Path) -> Path:
-    generate(load_registry(None), PEOPLE, tmp_path / "registry", seed=11)
-    return tmp_path / "registry"
-
-
-def _engine(database_url: str) -> Engine:
-    engine = sync_engine(database_url)
-    TABLES[0].metadata.create_all(engine, tables=TABLES)
-    return engine
-
-
-def _load(engine: Engine, district: Path) -> None:
-    for kind in Kind:
-        import_csv(engine, kind, district / f"{kind.value}.csv")
+from tests.verval.conftest import load_district, registry_engine
 
 
 def test_a_bad_row_is_reported_by_line_and_the_rest_imports(
     database_url: str, district: Path, tmp_path: Path
 ) -> None:
-    engine = _engine(database_url)
+    engine = registry_engine(database_url)
     lines = (district / "civil.csv").read_text().splitlines()
     broken = [lines[0], lines[1], lines[2].replace(",L,", ",X,").replace(",P,", ",X,"),
               "3317,1,Nama,L,Rembang,1990-01-01,RT 1,33.17.01.2001,1,", lines[3]]  # fmt: skip
@@ -73,7 +53,7 @@ def test_a_bad_row_is_reported_by_line_and_the_rest_imports(
 def test_readers_see_the_old_snapshot_or_the_new_never_a_mix(
     database_url: str, district: Path
 ) -> None:
-    engine = _engine(database_url)
+    engine = registry_engine(database_url)
     import_csv(engine, Kind.CIVIL, district / "civil.csv")
     seen: set[int] = set()
     stop = threading.Event()
@@ -121,7 +101,7 @@ class Verval:
 async def verval(
     provisioned_nats: NatsServer, database_url: str, district: Path, tmp_path: Path
 ) -> AsyncIterator[Verval]:
-    _load(_engine(database_url), district)
+    load_district(registry_engine(database_url), district)
     settings = Settings(
         nats_url=provisioned_nats.url, database_url=database_url, var_dir=tmp_path, log_json=False
     )

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from services.intake import documents, handling, service
+from services.intake import documents, handling, precheck, service
 from services.intake.api import SESSION_COOKIE, check_status_rate, document_storage
 from services.intake.domain import (
     CASE_READERS,
@@ -286,6 +286,7 @@ async def submit_case(
         )
     if created:
         runtime.relay.wake()
+        await precheck.at_registration(runtime, session, case)
     return RedirectResponse(f"/kasus/{case.id}?baru=1", status_code=303)
 
 

@@ -1,0 +1,44 @@
+"""Ask verval, while the citizen is at the desk, what applies to them (NATS request/reply).
+
+Verval may be down or slow; then the answer is None and registration goes on: verval checks
+the case anyway when it hears `case.registered`.
+"""
+
+from pydantic import ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.intake.models import Case
+from shared.contracts import PRECHECK_SUBJECT, Category, PrecheckReply, PrecheckRequest
+from shared.logging import get_logger
+from shared.runtime import ServiceRuntime
+
+log = get_logger(__name__)
+TIMEOUT_SECONDS = 0.8  # a desk waits this long at most; the citizen is standing there
+
+
+async def ask_verval(runtime: ServiceRuntime, nik: str, category: Category) -> PrecheckReply | None:
+    if not runtime.broker_connected.is_set():
+        return None
+    request = PrecheckRequest(nik=nik, category=category)
+    try:
+        reply = await runtime.broker.request(
+            request.model_dump_json().encode(), PRECHECK_SUBJECT, timeout=TIMEOUT_SECONDS
+        )
+        return PrecheckReply.model_validate_json(reply.body)
+    except (TimeoutError, ValidationError) as exc:
+        log.warning("precheck_unanswered", error=type(exc).__name__)
+    except Exception as exc:  # no responders, a dropped connection: the desk goes on
+        log.warning("precheck_failed", error=type(exc).__name__)
+    return None
+
+
+async def at_registration(
+    runtime: ServiceRuntime, session: AsyncSession, case: Case
+) -> PrecheckReply | None:
+    """Ask about a case just registered and keep the answer on it for the back office."""
+    reply = await ask_verval(runtime, case.nik, Category(case.category))
+    if reply is not None:
+        case.precheck_json = reply.model_dump_json()
+        session.add(case)
+        await session.commit()
+    return reply
