@@ -48,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     dlq.add_argument("--nats-url", default=os.environ.get("SLRT_NATS_URL", DEFAULT_NATS_URL))
     dlq.add_argument("--seq", type=int, help="replay only this stream sequence")
 
-    user = commands.add_parser("user-add", help="create an operator in intake's database")
+    user = commands.add_parser("user-add", help="create a user in intake's or referral's database")
     user.add_argument("username")
+    user.add_argument("--service", choices=["intake", "referral"], default="intake")
+    user.add_argument("--agency", help="a liaison's agency (destination code, e.g. bpjs_dinkes)")
     user.add_argument("--full-name", required=True)
     user.add_argument("--role", required=True, choices=[r.value for r in Role])
     user.add_argument("--area", required=True, help="Kemendagri code of the area they work in")
@@ -75,9 +77,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return registry.import_command(Kind(args.kind), args.file, args.database_url)
     if args.command == "user-add":
-        from slrt.users import add_user_interactively
+        from slrt.users import NewUser, add_user_interactively
 
-        return add_user_interactively(args.username, args.full_name, Role(args.role), args.area)
+        new = NewUser(args.username, args.full_name, Role(args.role), args.area, args.agency)
+        return add_user_interactively(args.service, new)
     if args.command == "up":
         return _up(args)
     if args.command == "serve":

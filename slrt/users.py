@@ -1,18 +1,29 @@
-"""`slrt user-add`: create an operator in intake's database (the password is asked, not echoed)."""
+"""`slrt user-add`: create a user in intake's or referral's database (the password is asked,
+not echoed). Village and sub-district staff are intake's users; the secretariat and agency
+liaisons (with `--agency`) are referral's."""
 
 import asyncio
 import getpass
 import sys
+from dataclasses import dataclass
 
-from services.intake.models import TABLES
-from services.intake.settings import Settings
 from shared import accounts
 from shared.areas import UnknownAreaError, load_registry
 from shared.auth import Role
 from shared.db import create_engine, create_tables, session_factory
+from shared.settings import ServiceSettings
 
 
-def add_user_interactively(username: str, full_name: str, role: Role, area: str) -> int:
+@dataclass(frozen=True)
+class NewUser:
+    username: str
+    full_name: str
+    role: Role
+    area: str
+    agency: str | None = None
+
+
+def add_user_interactively(service: str, user: NewUser) -> int:
     password = (
         getpass.getpass("Kata sandi: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
     )
@@ -20,27 +31,38 @@ def add_user_interactively(username: str, full_name: str, role: Role, area: str)
         print("Kata sandi minimal 8 karakter.", file=sys.stderr)
         return 2
     try:
-        asyncio.run(_add(username, full_name, role, area, password))
+        asyncio.run(_add(service, user, password))
     except (UnknownAreaError, ValueError) as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    print(f"Pengguna {username} ({role.value}, {area}) dibuat.")
+    print(f"Pengguna {user.username} ({user.role.value}, {user.area}) dibuat di {service}.")
     return 0
 
 
-async def _add(username: str, full_name: str, role: Role, area: str, password: str) -> None:
-    settings = Settings()
+def _settings(service: str) -> ServiceSettings:
+    if service == "referral":
+        from services.referral.settings import Settings as ReferralSettings
+
+        return ReferralSettings()
+    from services.intake.settings import Settings as IntakeSettings
+
+    return IntakeSettings()
+
+
+async def _add(service: str, user: NewUser, password: str) -> None:
+    settings = _settings(service)
     engine = create_engine(settings.effective_database_url)
     try:
-        await create_tables(engine, TABLES)
+        await create_tables(engine, accounts.ACCOUNT_TABLES)
         async with session_factory(engine)() as session:
             await accounts.add_user(
                 session=session,
                 areas=load_registry(settings.area_csv),
-                username=username,
-                full_name=full_name,
-                role=role,
-                area_code=area,
+                username=user.username,
+                full_name=user.full_name,
+                role=user.role,
+                area_code=user.area,
+                agency=user.agency,
                 password=password,
             )
             await session.commit()
