@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from fastapi import Request
+from fastapi import Request, Response
 from sqlalchemy import Table
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -163,6 +163,27 @@ def api_principal(cookie_name: str) -> Callable[..., Coroutine[Any, Any, Princip
         return principal
 
     return current_principal
+
+
+async def api_login(
+    *, session: AsyncSession, data: LoginIn, response: Response, cookie_name: str
+) -> LoginOut:
+    """`POST /api/login` of a service: the token for `Authorization: Bearer`, also set as
+    the service's http-only cookie; 401 in words for wrong credentials."""
+    signed_in = await sign_in(session=session, username=data.username, password=data.password)
+    if signed_in is None:
+        raise Refusal(401, "Nama pengguna atau kata sandi salah.")
+    user, login_session, token = signed_in
+    max_age = int(SESSION_LIFETIME.total_seconds())
+    response.set_cookie(cookie_name, token, httponly=True, samesite="strict", max_age=max_age)
+    return LoginOut(
+        token=token,
+        username=user.username,
+        full_name=user.full_name,
+        role=user.role,
+        area_code=user.area_code,
+        expires_at=login_session.expires_at,
+    )
 
 
 async def add_user(

@@ -19,22 +19,11 @@ from pathlib import Path
 
 from faker import Faker
 
+from services.verval.importer import COLUMNS
+from services.verval.registry import Kind
 from shared.areas import AreaRegistry, compact_code
 
-CIVIL_COLUMNS = [
-    "nik",
-    "kk",
-    "name",
-    "sex",
-    "birth_place",
-    "birth_date",
-    "address",
-    "desa_code",
-    "alive",
-    "death_date",
-]
-DTKS_COLUMNS = ["id_dtks", "nik", "kk", "desil", "ratified_on"]
-PROGRAM_COLUMNS = ["nik", "program", "active", "since", "segment", "arrears"]
+CIVIL_COLUMNS, DTKS_COLUMNS, PROGRAM_COLUMNS = (COLUMNS[k] for k in Kind)
 PRESENTED_COLUMNS = ["nik", "name", "sex", "birth_date", "desa_code", "defect", "true_nik"]
 
 # How often each defect appears among presented people (the rest are correct).

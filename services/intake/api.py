@@ -107,20 +107,8 @@ async def reopen_case(data: ReopenIn, session: SessionDep) -> PublicStatus:
 @router.post("/login", response_model=LoginOut)
 async def login(data: LoginIn, session: SessionDep, response: Response) -> LoginOut:
     """Sign in; the token works as `Authorization: Bearer` and is also set as a cookie."""
-    signed_in = await accounts.sign_in(
-        session=session, username=data.username, password=data.password
-    )
-    if signed_in is None:
-        raise Refusal(401, "Nama pengguna atau kata sandi salah.")
-    user, login_session, token = signed_in
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", max_age=12 * 3600)
-    return LoginOut(
-        token=token,
-        username=user.username,
-        full_name=user.full_name,
-        role=user.role,
-        area_code=user.area_code,
-        expires_at=login_session.expires_at,
+    return await accounts.api_login(
+        session=session, data=data, response=response, cookie_name=SESSION_COOKIE
     )
 
 

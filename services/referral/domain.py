@@ -2,8 +2,9 @@
 
 A district edits its destinations (contact, channel, target days) and its rules on the
 settings page; these national defaults are what a new district starts with. A rule names a
-category and, optionally, whether the person is in DTKS and whether the case is urgent;
-every rule that fits a case adds its destination. A case no rule fits, or whose identity
+category and, optionally, whether the person is in DTKS, a highest desil, a program the
+person must not already have, and whether the case is urgent; every rule that fits a case
+adds its destination. A case no rule fits, or whose identity
 must first be corrected, goes to the secretariat's triage queue: never nowhere.
 """
 
@@ -52,16 +53,25 @@ INSIDE_VILLAGE = frozenset({VILLAGE.code, TRIAGE.code})
 
 @dataclass(frozen=True)
 class Rule:
+    """A district's rule; a condition left None holds for every case."""
+
     category: Category
     destination: str
-    in_dtks: bool | None = None  # None: whether in DTKS or not
-    urgent: bool | None = None  # None: urgent or not
+    in_dtks: bool | None = None
+    urgent: bool | None = None
+    max_desil: int | None = None  # only households at or below this DTKS desil
+    lacks_program: str | None = None  # only people not already in this program
 
     def fits(self, facts: "Facts") -> bool:
         return (
             self.category is facts.category
             and (self.in_dtks is None or self.in_dtks == facts.in_dtks)
             and (self.urgent is None or self.urgent == facts.urgent)
+            and (
+                self.max_desil is None
+                or (facts.desil is not None and facts.desil <= self.max_desil)
+            )
+            and (self.lacks_program is None or self.lacks_program not in facts.programs)
         )
 
 
@@ -73,6 +83,8 @@ class Facts:
     identity_consistent: bool
     in_dtks: bool | None = None
     urgent: bool = False
+    desil: int | None = None
+    programs: frozenset[str] = frozenset()
 
 
 DEFAULT_RULES = (

@@ -44,6 +44,8 @@ class CaseFile(SQLModel, table=True):
     verified: bool = False
     identity_consistent: bool = False
     in_dtks: bool | None = None
+    desil: int | None = None
+    programs: str = ""  # active programs, comma-separated, as verval reported them
     at_district: bool = False
     closed_at: datetime | None = None
 
@@ -115,6 +117,8 @@ class RuleRow(SQLModel, table=True):
     destination: str
     in_dtks: bool | None = None
     urgent: bool | None = None
+    max_desil: int | None = None
+    lacks_program: str | None = None
     created_by: str = "sistem"
     created_at: datetime = Field(default_factory=_now)
 
@@ -135,6 +139,8 @@ class RuleIn(SQLModel):
     destination: str = Field(min_length=1, max_length=40)
     in_dtks: bool | None = None
     urgent: bool | None = None
+    max_desil: int | None = Field(default=None, ge=1, le=10)
+    lacks_program: str | None = Field(default=None, max_length=20)
 
 
 class RulePublic(RuleIn):

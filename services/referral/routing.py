@@ -72,7 +72,7 @@ async def rule_rows(session: AsyncSession) -> list[RuleRow]:
 
 async def rules(session: AsyncSession) -> list[Rule]:
     return [
-        Rule(Category(r.category), r.destination, r.in_dtks, r.urgent)
+        Rule(Category(r.category), r.destination, r.in_dtks, r.urgent, r.max_desil, r.lacks_program)
         for r in await rule_rows(session)
     ]
 
@@ -108,6 +108,8 @@ async def add_rule(*, session: AsyncSession, principal: Principal, data: RuleIn)
         destination=data.destination,
         in_dtks=data.in_dtks,
         urgent=data.urgent,
+        max_desil=data.max_desil,
+        lacks_program=data.lacks_program.upper() if data.lacks_program else None,
         created_by=principal.username,
     )
     session.add(row)
@@ -127,4 +129,7 @@ async def remove_rule(*, session: AsyncSession, principal: Principal, rule_id: i
 
 
 def _describe(row: RuleRow) -> str:
-    return f"{row.category} -> {row.destination} (dtks={row.in_dtks}, mendesak={row.urgent})"
+    return (
+        f"{row.category} -> {row.destination} (dtks={row.in_dtks}, mendesak={row.urgent}, "
+        f"desil<={row.max_desil}, tanpa={row.lacks_program})"
+    )

@@ -78,6 +78,8 @@ async def note_verified(*, session: AsyncSession, verified: CaseVerified, now: d
     file.verified = True
     file.identity_consistent = verified.identity_consistent
     file.in_dtks = verified.in_dtks
+    file.desil = verified.desil
+    file.programs = ",".join(verified.active_programs)
     await refer_if_ready(session=session, file=file, trace_id=verified.trace_id, now=now)
 
 
@@ -105,6 +107,8 @@ async def refer_if_ready(
         identity_consistent=file.identity_consistent,
         in_dtks=file.in_dtks,
         urgent=file.urgent,
+        desil=file.desil,
+        programs=frozenset(p for p in file.programs.split(",") if p),
     )
     targets = route(facts, await routing.rules(session), await routing.destinations(session))
     created = []

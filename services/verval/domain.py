@@ -51,9 +51,13 @@ NAME_THRESHOLD = 88  # rapidfuzz token ratio (0-100) above which two names are o
 CANDIDATE_THRESHOLD = 70
 
 
+# Punctuation and digits become spaces (str.translate: this runs for every imported row).
+_NOT_LETTERS = str.maketrans({c: " " for c in ".,'`-/()0123456789"})
+
+
 def name_key(name: str) -> str:
     """A name as matching sees it: lower case, no titles or punctuation, one spelling."""
-    words = "".join(c if c.isalpha() else " " for c in name.lower()).split()
+    words = name.lower().translate(_NOT_LETTERS).split()
     return " ".join(NAME_FORMS.get(w, w) for w in words if w not in TITLES)
 
 

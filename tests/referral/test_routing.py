@@ -101,3 +101,26 @@ async def test_only_the_admin_and_the_head_edit_and_triage_stays_on(desk: Referr
         "/api/destinations/triase", json=off, headers=await desk.auth("admin")
     )
     assert triage.status_code == 409
+
+
+def test_desil_and_programs_narrow_a_rule() -> None:
+    poorest_new = Rule(Category.ATENSI, "pkh", max_desil=2, lacks_program="PKH")
+    rules = (*DEFAULT_RULES, poorest_new)
+    poor = Facts(Category.ATENSI, True, desil=1, programs=frozenset({"BPNT"}))
+    assert _codes(poor, rules) == ["atensi", "pkh"]
+    already = Facts(Category.ATENSI, True, desil=1, programs=frozenset({"PKH"}))
+    assert _codes(already, rules) == ["atensi"]
+    better_off = Facts(Category.ATENSI, True, desil=4)
+    assert _codes(better_off, rules) == ["atensi"]
+    unknown = Facts(Category.ATENSI, True, desil=None)
+    assert _codes(unknown, rules) == ["atensi"]
+
+
+async def test_a_rule_on_verval_facts_routes_the_case_it_fits(desk: ReferralDesk) -> None:
+    rule = {"category": "atensi", "destination": "pkh", "max_desil": 2, "lacks_program": "pkh"}
+    added = await desk.client.post("/api/rules", json=rule, headers=await desk.auth("kepala"))
+    assert added.json()["lacks_program"] == "PKH"
+    _, fits = await desk.arrive(category=Category.ATENSI, desil=1, active_programs=["BPNT"])
+    assert sorted(r.destination for r in fits) == ["atensi", "pkh"]
+    _, has_pkh = await desk.arrive(category=Category.ATENSI, desil=1, active_programs=["PKH"])
+    assert [r.destination for r in has_pkh] == ["atensi"]

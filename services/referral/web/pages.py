@@ -258,6 +258,27 @@ async def _refused_page(
     )
 
 
+async def _refused_action(
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Principal,
+    referral_id: UUID,
+    refusal: Refusal,
+) -> HTMLResponse:
+    """The referral's page again, saying in words why the action was refused."""
+    await session.rollback()
+    return await _referral_page(
+        request,
+        session,
+        runtime,
+        principal,
+        referral_id,
+        refusal.status_code,
+        error=refusal.message,
+    )
+
+
 def _done(referral_id: UUID, message: str) -> RedirectResponse:
     query = urlencode({"selesai": message})
     return RedirectResponse(f"/rujukan/{referral_id}?{query}", status_code=303)
@@ -303,16 +324,7 @@ async def act(
             request, session, runtime, principal, referral_id, 422, error=error
         )
     except Refusal as refusal:
-        await session.rollback()
-        return await _referral_page(
-            request,
-            session,
-            runtime,
-            principal,
-            referral_id,
-            refusal.status_code,
-            error=refusal.message,
-        )
+        return await _refused_action(request, session, runtime, principal, referral_id, refusal)
     return _done(referral_id, f"Tersimpan: {STATUS_LABELS[Status(referral.status)]}.")
 
 
@@ -337,16 +349,7 @@ async def card(
         )
         await session.commit()
     except Refusal as refusal:
-        await session.rollback()
-        return await _referral_page(
-            request,
-            session,
-            runtime,
-            principal,
-            referral_id,
-            refusal.status_code,
-            error=refusal.message,
-        )
+        return await _refused_action(request, session, runtime, principal, referral_id, refusal)
     return _done(referral_id, f"Tersimpan: {CARD_LABELS[stage]}.")
 
 
@@ -371,16 +374,7 @@ async def assign(
         )
         await session.commit()
     except Refusal as refusal:
-        await session.rollback()
-        return await _referral_page(
-            request,
-            session,
-            runtime,
-            principal,
-            referral_id,
-            refusal.status_code,
-            error=refusal.message,
-        )
+        return await _refused_action(request, session, runtime, principal, referral_id, refusal)
     target = await routing.destination(session, referral.destination)
     return _done(referral_id, f"Dialihkan ke {target.name}.")
 

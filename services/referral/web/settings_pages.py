@@ -130,12 +130,16 @@ async def add_rule(
     destination: Annotated[str, Form()],
     in_dtks: Annotated[str, Form()] = "",
     urgent: Annotated[str, Form()] = "",
+    max_desil: Annotated[str, Form()] = "",
+    lacks_program: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     fields = {
         "category": category,
         "destination": destination,
         "in_dtks": in_dtks or None,
         "urgent": urgent or None,
+        "max_desil": max_desil or None,
+        "lacks_program": lacks_program.strip() or None,
     }
     try:
         rule = await routing.add_rule(

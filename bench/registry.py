@@ -1,0 +1,135 @@
+"""Registry at district scale (issue 4: 3 million people on SQLite).
+
+Generates a synthetic district with `slrt generate` (in a child process, so its memory is
+not counted), imports the civil-registry extract into a fresh SQLite database the way
+`slrt registry import` does, then times what verval does per case: a NIK lookup, and the
+candidate search (people born that day in that kecamatan, names scored with rapidfuzz)
+for a NIK that is not found. Reports rows/s, p50/p99 latencies and this process's peak
+memory, and appends them to bench/RESULTS.md.
+
+    python bench/registry.py --people 3000000 [--lookups 5000]
+"""
+
+import argparse
+import asyncio
+import csv
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from services.verval import registry
+from services.verval.domain import Presented, candidates
+from services.verval.importer import import_csv, sync_engine
+from services.verval.models import TABLES
+from shared.db import create_engine, session_factory
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def sample(path: Path, count: int) -> list[dict[str, str]]:
+    """A uniform sample of presented people, read as a stream (reservoir sampling) so the
+    benchmark's own bookkeeping does not count as the registry's memory."""
+    rng, chosen = random.Random(3), []
+    with path.open() as handle:
+        for seen, row in enumerate(csv.DictReader(handle)):
+            if seen < count:
+                chosen.append(row)
+            elif (slot := rng.randrange(seen + 1)) < count:
+                chosen[slot] = row
+    return chosen
+
+
+async def time_lookups(url: str, people: list[dict[str, str]]) -> dict[str, list[float]]:
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    timings: dict[str, list[float]] = {"nik": [], "candidates": []}
+    async with sessions() as session:
+        for person in people:
+            began = time.perf_counter()
+            await registry.look_up(session, person["true_nik"])
+            timings["nik"].append((time.perf_counter() - began) * 1000)
+            began = time.perf_counter()
+            born = date.fromisoformat(person["birth_date"])
+            pool = await registry.born_on(session, born, person["desa_code"][:8])
+            desk = Presented(person["name"], born, person["sex"], person["desa_code"])
+            candidates(desk, pool)
+            timings["candidates"].append((time.perf_counter() - began) * 1000)
+    await engine.dispose()
+    return timings
+
+
+def run(people: int, lookups: int) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "registry"
+        began = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "slrt.cli",
+                "generate",
+                "--people",
+                str(people),
+                "--out",
+                str(out),
+            ],
+            check=True,
+        )
+        generated = time.perf_counter() - began
+        url = f"sqlite:///{tmp}/verval.db"
+        engine = sync_engine(url)
+        TABLES[0].metadata.create_all(engine, tables=TABLES)
+        began = time.perf_counter()
+        result = import_csv(engine, registry.Kind.CIVIL, out / "civil.csv")
+        imported = time.perf_counter() - began
+        for kind in (registry.Kind.DTKS, registry.Kind.PROGRAMS):  # lookups read all three
+            import_csv(engine, kind, out / f"{kind.value}.csv")
+        engine.dispose()
+        timings = asyncio.run(time_lookups(url, sample(out / "presented.csv", lookups)))
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    nik, cand = timings["nik"], timings["candidates"]
+    return "\n".join(
+        [
+            f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — sqlite, {result.rows} people",
+            "",
+            f"- machine: {platform.machine()}, 2 cores, Python {platform.python_version()}",
+            f"- command: `python bench/registry.py --people {people} --lookups {lookups}`",
+            f"- generated in {generated:.0f} s (child process)",
+            f"- civil import: {result.rows} rows in {imported:.1f} s = "
+            f"**{result.rows / imported:,.0f} rows/s** (target ≥ 100,000)",
+            f"- NIK lookup (civil, DTKS, programs): p50 {statistics.median(nik):.2f} ms, "
+            f"**p99 {percentile(nik, 0.99):.2f} ms** (target ≤ 2 ms)",
+            f"- candidate search by birth date + kecamatan + name: p50 "
+            f"{statistics.median(cand):.2f} ms, **p99 {percentile(cand, 0.99):.2f} ms** "
+            "(target ≤ 50 ms)",
+            f"- peak memory of the importing and looking-up process: **{peak_mib:.0f} MiB** "
+            "(target ≤ 1 GiB)",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--people", type=int, default=3_000_000)
+    parser.add_argument("--lookups", type=int, default=5000)
+    args = parser.parse_args()
+    text = run(args.people, args.lookups)
+    with RESULTS.open("a") as out:
+        out.write("\n" + text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
