@@ -149,3 +149,13 @@ def test_back_office_proposes_coordinator_approves_supervisor_forwards(page: Pag
     page.get_by_role("button", name="Teruskan ke kabupaten").click()
     expect(page.get_by_text("Diteruskan ke Sekretariat SLRT kabupaten")).to_be_visible()
     expect(page.get_by_text("Layak, teruskan ke Perkim")).to_be_visible()
+
+
+def test_check_first_keeps_the_form_and_says_when_verval_is_away(page: Page) -> None:
+    page.goto("/kasus/baru")
+    fill_registration(page, "3317014507850051")
+    page.get_by_role("button", name="Periksa dulu (DTKS dan program)").click()
+    expect(page.locator("#precheck")).to_contain_text("verval belum menjawab")
+    expect(page.get_by_label("Nama lengkap")).to_have_value("Sumarni Wulandari")
+    page.get_by_role("button", name="Simpan dan beri nomor registrasi").click()
+    expect(page.get_by_role("status")).to_contain_text("Kasus tersimpan")

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from services.intake import documents, handling, precheck, service
-from services.intake.api import SESSION_COOKIE, check_status_rate, document_storage
+from services.intake.api import SESSION_COOKIE, PrecheckIn, check_status_rate, document_storage
 from services.intake.domain import (
     CASE_READERS,
     DOCUMENT_LABELS,
@@ -253,6 +253,8 @@ async def submit_case(
 ) -> Response:
     form = {key: str(value) for key, value in (await request.form()).items()}
     key = form.pop("idempotency_key", "") or None
+    if form.pop("periksa", ""):
+        return await _precheck_form(request, runtime, principal, form, key)
     checkboxes = {
         name: form.get(name) == "true" for name in ("urgent", "consent_to_share", "has_no_id")
     }
@@ -288,6 +290,35 @@ async def submit_case(
         runtime.relay.wake()
         await precheck.at_registration(runtime, session, case)
     return RedirectResponse(f"/kasus/{case.id}?baru=1", status_code=303)
+
+
+async def _precheck_form(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Principal,
+    form: dict[str, str],
+    key: str | None,
+) -> HTMLResponse:
+    """Ask verval while the citizen waits, and show the form again with its answer."""
+    shown: dict[str, Any] = {"form": form, "idempotency_key": key or uuid4().hex}
+    try:
+        asked = PrecheckIn.model_validate(
+            {"nik": form.get("nik", ""), "category": form.get("category")}
+        )
+    except ValidationError as exc:
+        return register_form(
+            request, runtime, principal, 422, errors=field_errors(exc.errors()), **shown
+        )
+    reply = await precheck.ask_verval(runtime, asked.nik, asked.category)
+    if reply is None:
+        message = "verval belum menjawab; kasus tetap dapat disimpan dan diperiksa sesudahnya."
+    elif not reply.registry_loaded:
+        message = "data registri belum diimpor di kabupaten."
+    else:
+        message = "tidak ada catatan khusus." if not reply.advice else "perhatikan hal berikut."
+    return register_form(
+        request, runtime, principal, 200, precheck=reply, precheck_message=message, **shown
+    )
 
 
 @router.get("/kasus/{case_id}", response_model=None)
