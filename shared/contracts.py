@@ -242,7 +242,7 @@ class NotificationSent(Event):
     version: Literal[1] = 1
     notification_id: UUID
     about_event: str
-    recipient_kind: Literal["citizen", "village_office"]
+    recipient_kind: Literal["citizen", "village_office", "officer"]
     channel: str
 
 

@@ -27,6 +27,7 @@ from shared.contracts import (
     Event,
     NotificationSent,
     ReferralCreated,
+    ReferralOverdue,
     ReferralUpdated,
 )
 
@@ -67,6 +68,7 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("intake", CaseClosed),
     Subscription("notify", ReferralUpdated),
     Subscription("notify", CaseClosed),
+    Subscription("notify", ReferralOverdue),
 )
 
 

@@ -59,7 +59,9 @@ async def on_case_closed(session: AsyncSession, event: CaseClosed) -> None:
 
 
 async def on_notification_sent(session: AsyncSession, event: NotificationSent) -> None:
-    who = "warga" if event.recipient_kind == "citizen" else "kantor desa"
+    who = {"citizen": "warga", "village_office": "kantor desa"}.get(
+        event.recipient_kind, "kepala sekretariat"
+    )
     await service.record_step(
         session=session,
         event=event,

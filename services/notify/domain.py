@@ -6,12 +6,14 @@ are the built-in texts.
 
 from dataclasses import dataclass
 
+from shared.areas import WIB
 from shared.contracts import (
     CaseClosed,
     CaseRegistered,
     CaseVerified,
     Event,
     ReferralCreated,
+    ReferralOverdue,
     ReferralUpdated,
 )
 
@@ -99,6 +101,19 @@ def _referral_update(event: ReferralUpdated, reg: str) -> str | None:
         return f"{SENDER}: Layanan {where} untuk kasus {reg} {done}."
     text = texts.get(event.status)
     return f"{SENDER}: {text}" if text else None
+
+
+def compose_overdue(event: ReferralOverdue, *, registration_number: str | None) -> str:
+    """For the secretariat head: which referral is late, at which step, since when."""
+    which = (
+        f"kasus {registration_number}" if registration_number else f"rujukan {event.referral_id}"
+    )
+    urgent = " MENDESAK" if event.urgent else ""
+    due = event.due_at.astimezone(WIB).strftime("%d-%m-%Y %H:%M")
+    return (
+        f"{SENDER}{urgent}: {which} ke {event.destination} terlambat pada tahap {event.status} "
+        f"(batas {due} WIB). Mohon ditindaklanjuti."
+    )
 
 
 # GSM 03.38: the default alphabet (one septet each) and its extension table (escape + char).

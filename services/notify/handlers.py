@@ -1,9 +1,10 @@
-"""Notify tells the citizen about registration, verification and referral."""
+"""Notify tells the citizen each step of their case, and the secretariat head what is late."""
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notify import service
 from services.notify.channels import Channel, LocalFileChannel
+from services.notify.settings import Settings
 from shared.consumer import subscribe
 from shared.contracts import (
     CaseClosed,
@@ -11,6 +12,7 @@ from shared.contracts import (
     CaseVerified,
     Event,
     ReferralCreated,
+    ReferralOverdue,
     ReferralUpdated,
 )
 from shared.runtime import ServiceRuntime
@@ -32,6 +34,20 @@ def subscribe_all(runtime: ServiceRuntime) -> None:
         event=CaseRegistered,
         sessions=runtime.sessions,
         apply=on_case_registered,
+        after_commit=runtime.relay.wake,
+    )
+    settings = runtime.settings
+    address = settings.officer_address if isinstance(settings, Settings) else "kepala-sekretariat"
+
+    async def on_overdue(session: AsyncSession, event: ReferralOverdue) -> None:
+        await service.tell_officer(session=session, event=event, channel=channel, address=address)
+
+    subscribe(
+        runtime.broker,
+        service="notify",
+        event=ReferralOverdue,
+        sessions=runtime.sessions,
+        apply=on_overdue,
         after_commit=runtime.relay.wake,
     )
     for event in (CaseVerified, ReferralCreated, ReferralUpdated, CaseClosed):

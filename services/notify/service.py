@@ -6,11 +6,17 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notify.channels import Channel
-from services.notify.domain import COMES_AFTER, compose, reply_intent, sms_parts
+from services.notify.domain import (
+    COMES_AFTER,
+    compose,
+    compose_overdue,
+    reply_intent,
+    sms_parts,
+)
 from services.notify.models import Notification, OptOut, Recipient
 from shared.auth import service_actor
 from shared.consumer import NotYet
-from shared.contracts import CaseRegistered, Event, NotificationSent
+from shared.contracts import CaseRegistered, Event, NotificationSent, ReferralOverdue
 from shared.identity import normalise_phone
 from shared.outbox import add_event
 
@@ -68,6 +74,43 @@ async def notify(*, session: AsyncSession, event: Event, channel: Channel) -> No
             notification_id=notification.id,
             about_event=event.type,
             recipient_kind=kind,
+            channel=channel.name,
+        ),
+    )
+    return notification
+
+
+async def tell_officer(
+    *, session: AsyncSession, event: ReferralOverdue, channel: Channel, address: str
+) -> Notification:
+    """Escalate an overdue referral to the secretariat head, once per escalation."""
+    recipient = await session.get(Recipient, event.case_id)
+    number = recipient.registration_number if recipient else None
+    body = compose_overdue(event, registration_number=number)
+    parts = sms_parts(body)
+    notification = Notification(
+        source_event_id=event.event_id,
+        case_id=event.case_id,
+        about_event=event.type,
+        recipient_kind="officer",
+        channel=channel.name,
+        body=body,
+        encoding=parts.encoding,
+        segments=parts.segments,
+    )
+    session.add(notification)
+    await session.flush()  # the unique constraint refuses a second message before delivery
+    await channel.deliver(to=f"{address}:{event.area.kabupaten}", body=body)
+    add_event(
+        session,
+        NotificationSent(
+            case_id=event.case_id,
+            area=event.area,
+            trace_id=event.trace_id,
+            actor=service_actor("notify", event.area.kabupaten),
+            notification_id=notification.id,
+            about_event=event.type,
+            recipient_kind="officer",
             channel=channel.name,
         ),
     )

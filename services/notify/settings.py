@@ -13,3 +13,6 @@ class Settings(ServiceSettings):
     port: int = 8004
     # Shared secret the SMS gateway sends with replies (X-Gateway-Token); unset: no webhook.
     gateway_token: str | None = None
+    # Where officers' messages go (escalations of overdue referrals): the secretariat
+    # head's address on the channel, followed by the kabupaten code.
+    officer_address: str = "kepala-sekretariat"

@@ -39,8 +39,11 @@ def add_working_days(start: date, days: int) -> date:
 
 
 def due_moment(started: datetime, working_days: int) -> datetime:
-    """When a step that began at `started` must be done: closing time of its last day."""
-    last_day = add_working_days(started.astimezone(WIB).date(), working_days)
+    """When a step that began at `started` must be done: closing time of its last day.
+    A step that begins after closing time begins, for counting, the next day."""
+    local = started.astimezone(WIB)
+    first_day = local.date() + timedelta(days=1 if local.time() >= OFFICE_CLOSES else 0)
+    last_day = add_working_days(first_day, working_days)
     return datetime.combine(last_day, OFFICE_CLOSES, tzinfo=WIB).astimezone(UTC)
 
 

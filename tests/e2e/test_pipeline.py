@@ -106,13 +106,15 @@ def eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
 
 
 def completed_case(stack: Stack, case_id: str) -> dict[str, Any] | None:
-    """The case once intake heard of every step: verval's, referral's and the three messages.
+    """The case once intake heard of every step: verval's, referral's and the three messages
+    to the citizen (an urgent case registered near closing time may also be escalated to
+    the secretariat head; that message is not counted).
 
     They arrive on separate consumers in any order (the status can say "referred" before
     verval's step is on the timeline), so the test waits for all of them."""
     url = f"{stack.url('intake')}/api/cases/{case_id}"
     case: dict[str, Any] = httpx.get(url, headers=stack.auth(), timeout=5).json()
-    services = [s["service"] for s in case["timeline"]]
+    services = [s["service"] for s in case["timeline"] if "kepala sekretariat" not in s["note"]]
     heard_all = services.count("notify") == 3 and {"verval", "referral"} <= set(services)
     return case if case["status"] == "referred" and heard_all else None
 
@@ -124,7 +126,8 @@ def test_a_case_reaches_its_notifications_and_the_timeline_shows_every_step(stac
     assert case["timeline"][0]["service"] == "intake"
     assert ("verval", "Verifikasi data selesai") in steps
     assert "BPJS Kesehatan" in steps["referral", "Dirujuk"]["note"]
-    assert [s["service"] for s in case["timeline"]].count("notify") == 3
+    told = [s for s in case["timeline"] if s["service"] == "notify" and "ke warga" in s["note"]]
+    assert len(told) == 3
 
     referrals = httpx.get(
         f"{stack.url('referral')}/api/referrals",
@@ -135,7 +138,7 @@ def test_a_case_reaches_its_notifications_and_the_timeline_shows_every_step(stac
     sent = httpx.get(
         f"{stack.url('notify')}/api/notifications", params={"case_id": created["id"]}
     ).json()
-    assert sorted(n["about_event"] for n in sent) == [
+    assert sorted(n["about_event"] for n in sent if n["recipient_kind"] == "citizen") == [
         "case.registered",
         "case.verified",
         "referral.created",
@@ -144,8 +147,9 @@ def test_a_case_reaches_its_notifications_and_the_timeline_shows_every_step(stac
         json.loads(line)
         for line in (stack.var_dir / "notify" / "messages.jsonl").read_text().splitlines()
     ]
-    mine = [m for m in messages if created["registration_number"] in m["body"]]
-    assert len(mine) == 3 and {m["to"] for m in mine} == {"+6281234567890"}
+    mine = [m for m in messages if m["to"] == "+6281234567890"]
+    mine = [m for m in mine if created["registration_number"] in m["body"]]
+    assert len(mine) == 3
 
 
 def test_the_trace_id_of_a_registration_reaches_every_services_logs(stack: Stack) -> None:

@@ -33,9 +33,13 @@ def test_counting_skips_a_weekend_and_a_holiday_together() -> None:
 def test_a_step_is_due_when_the_office_closes_on_its_last_day() -> None:
     friday_morning_wib = datetime(2026, 8, 14, 2, 0, tzinfo=UTC)  # 09:00 WIB
     assert due_moment(friday_morning_wib, 1) == datetime(2026, 8, 18, 9, 0, tzinfo=UTC)  # 16:00 WIB
-    # Late on a Friday evening in WIB is still that Friday, not the UTC date.
-    friday_night_wib = datetime(2026, 8, 14, 16, 30, tzinfo=UTC)  # 23:30 WIB
-    assert due_moment(friday_night_wib, 0) == datetime(2026, 8, 14, 9, 0, tzinfo=UTC)
+    # Friday 15:30 WIB, due the same day: at closing, half an hour later.
+    friday_afternoon_wib = datetime(2026, 8, 14, 8, 30, tzinfo=UTC)
+    assert due_moment(friday_afternoon_wib, 0) == datetime(2026, 8, 14, 9, 0, tzinfo=UTC)
+    # After closing (23:30 WIB; still Friday in UTC) it counts from the next working day,
+    # past the weekend and Independence Day: due Tuesday, not already overdue.
+    friday_night_wib = datetime(2026, 8, 14, 16, 30, tzinfo=UTC)
+    assert due_moment(friday_night_wib, 0) == datetime(2026, 8, 18, 9, 0, tzinfo=UTC)
 
 
 def test_urgent_cases_have_shorter_targets_and_ended_steps_none() -> None:

@@ -1,0 +1,40 @@
+"""Officers hear what is late: an overdue referral reaches the secretariat head, once."""
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from shared.contracts import ReferralOverdue
+from tests.events import envelope
+from tests.notify.conftest import Notify
+
+
+async def test_an_overdue_referral_is_escalated_to_the_head_once(notify: Notify) -> None:
+    registered = await notify.register()
+    overdue = ReferralOverdue(
+        **envelope(registered.case_id),
+        referral_id=uuid4(),
+        destination="bpjs_dinkes",
+        status="sent",
+        due_at=datetime(2026, 8, 18, 9, 0, tzinfo=UTC),
+        urgent=True,
+    )
+    await notify.publish(overdue)
+    await notify.publish(overdue)  # a redelivery or a republish: still one message
+    for _ in range(200):
+        lines = [json.loads(x) for x in notify.messages.read_text().splitlines()]
+        to_head = [m for m in lines if m["to"].startswith("kepala-sekretariat:")]
+        if to_head:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    lines = [json.loads(x) for x in notify.messages.read_text().splitlines()]
+    (message,) = [m for m in lines if m["to"] == "kepala-sekretariat:33.17"]
+    assert registered.registration_number in message["body"]
+    assert "MENDESAK" in message["body"] and "18-08-2026 16:00 WIB" in message["body"]
+    sent = await notify.client.get(
+        "/api/notifications", params={"case_id": str(registered.case_id)}
+    )
+    kinds = sorted(n["recipient_kind"] for n in sent.json())
+    assert kinds == ["citizen", "officer"]
