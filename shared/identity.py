@@ -117,13 +117,18 @@ def check_kk(kk: str, *, today: date | None = None) -> str:
         raise NikError("Nomor KK harus 16 angka")
     if kk[0:2] not in PROVINCE_CODES or kk[2:4] == "00" or kk[4:6] == "00":
         raise NikError("Nomor KK: kode wilayah (digit 1-6) tidak ada")
+    kk_issued_on(kk, today=today)
+    return kk
+
+
+def kk_issued_on(kk: str, *, today: date | None = None) -> date:
+    """The date a KK was issued, from its digits 7-12 (DDMMYY)."""
     try:
-        _birth_date(int(kk[6:8]), int(kk[8:10]), int(kk[10:12]), today or date.today())
+        return _birth_date(int(kk[6:8]), int(kk[8:10]), int(kk[10:12]), today or date.today())
     except NikError:
         raise NikError(
             "Nomor KK: bagian tanggal terbit (digit 7-12) bukan tanggal yang ada"
         ) from None
-    return kk
 
 
 def nik_disagreements(nik: str, *, birth_date: date, sex: Sex) -> list[str]:

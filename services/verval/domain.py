@@ -15,7 +15,7 @@ from typing import Protocol
 from rapidfuzz import fuzz
 
 from shared.contracts import Category, Person, ProposalWindow
-from shared.identity import NikError, nik_disagreements, parse_nik
+from shared.identity import NikError, kk_issued_on, nik_disagreements, parse_nik
 
 
 @dataclass(frozen=True)
@@ -250,3 +250,30 @@ def window_advice(window: ProposalWindow | None) -> list[str]:
         f"{window.name}: jadwal sedang tutup, usulan masuk jadwal {window.opens_on:%d-%m-%Y}"
         f" sampai {window.closes_on:%d-%m-%Y}"
     ]
+
+
+class MemberLike(Protocol):
+    nik: str
+    alive: bool
+    death_date: date | None
+
+
+def household_findings(
+    kk: str, members: Sequence[MemberLike], programs: dict[str, set[str]]
+) -> list[str]:
+    """What the family card says beyond the person: a death recorded after the KK was
+    issued (the KK was never renewed, which blocks aid), and living members left out of a
+    program (PBI-JK) the rest of the household has."""
+    found = []
+    issued = kk_issued_on(kk)
+    if any(m.death_date and m.death_date > issued for m in members if not m.alive):
+        found.append(
+            "Ada anggota keluarga yang meninggal sesudah KK terbit: KK perlu diperbarui di "
+            "Dukcapil (kepala keluarga baru bila perlu) agar bantuan tidak terhenti"
+        )
+    living = [m for m in members if m.alive]
+    covered = [m for m in living if "PBI-JK" in programs.get(m.nik, set())]
+    if covered and len(covered) < len(living):
+        left_out = len(living) - len(covered)
+        found.append(f"{left_out} anggota keluarga belum tercakup PBI-JK yang diikuti anggota lain")
+    return found

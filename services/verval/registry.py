@@ -149,3 +149,26 @@ async def born_on(
         col(CivilRecord.desa_code).startswith(kecamatan_code + "."),
     )
     return list((await session.exec(query.limit(limit))).all())
+
+
+async def household(
+    session: AsyncSession, kk: str
+) -> tuple[list[CivilRecord], dict[str, set[str]]]:
+    """The KK's members in the current civil snapshot and their active programs."""
+    snaps = await current_snapshots(session)
+    if Kind.CIVIL not in snaps:
+        return [], {}
+    query = select(CivilRecord).where(
+        CivilRecord.snapshot_id == snaps[Kind.CIVIL], CivilRecord.kk == kk
+    )
+    members = list((await session.exec(query.limit(30))).all())
+    programs: dict[str, set[str]] = {m.nik: set() for m in members}
+    if Kind.PROGRAMS in snaps and members:
+        active = select(Membership.nik, Membership.program).where(
+            Membership.snapshot_id == snaps[Kind.PROGRAMS],
+            col(Membership.nik).in_(list(programs)),
+            col(Membership.active).is_(True),
+        )
+        for nik, program in (await session.exec(active)).all():
+            programs[nik].add(program)
+    return members, programs

@@ -15,6 +15,7 @@ from services.verval.domain import (
     assess_identity,
     candidates,
     compare,
+    household_findings,
     program_facts,
     window_advice,
     window_for,
@@ -34,6 +35,9 @@ async def verify_case(*, session: AsyncSession, registered: CaseRegistered) -> V
     check = await _identity_check(session, registered, found)
     facts = program_facts(found.dtks, found.memberships, dtks_loaded=found.dtks_loaded)
     findings = [*assessment.findings, *check.findings(), *facts.findings(registered.category)]
+    if found.civil is not None:
+        members, programs = await registry.household(session, found.civil.kk)
+        findings += household_findings(found.civil.kk, members, programs)
     consistent = assessment.identity_consistent and check.outcome in CONSISTENT
     verification = Verification(
         case_id=registered.case_id,

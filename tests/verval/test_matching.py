@@ -10,6 +10,7 @@ from services.verval.domain import (
     Presented,
     candidates,
     compare,
+    household_findings,
     name_key,
     name_similarity,
     program_facts,
@@ -120,3 +121,24 @@ def test_monthly_windows_at_month_ends_and_leap_years(
 
 def test_complaints_without_a_ministry_window_have_none() -> None:
     assert window_for(Category.RTLH, True, date(2026, 3, 1)) is None
+
+
+def _kin(nik: str, alive: bool = True, died: date | None = None) -> object:
+    return SimpleNamespace(nik=nik, alive=alive, death_date=died)
+
+
+def test_a_death_after_the_kk_was_issued_means_the_kk_must_be_renewed() -> None:
+    kk = "3317011506200001"  # issued 15 June 2020
+    head = _kin("1", alive=False, died=date(2023, 4, 2))
+    found = household_findings(kk, [head, _kin("2")], {})
+    assert "KK perlu diperbarui" in found[0]
+    before = _kin("1", alive=False, died=date(2019, 1, 1))  # the KK was renewed after it
+    assert household_findings(kk, [before, _kin("2")], {}) == []
+
+
+def test_members_left_out_of_the_households_pbi_are_counted() -> None:
+    kk = "3317011506200001"
+    members = [_kin("1"), _kin("2"), _kin("3")]
+    found = household_findings(kk, members, {"1": {"PBI-JK"}, "2": {"PBI-JK", "PKH"}})
+    assert found == ["1 anggota keluarga belum tercakup PBI-JK yang diikuti anggota lain"]
+    assert household_findings(kk, members, {}) == []  # nobody has it: nothing left out

@@ -166,3 +166,16 @@ async def test_program_facts_reach_referral_without_personal_data(
     assert judged["in_dtks"] is True and judged["id_dtks"] == in_dtks["id_dtks"]
     assert any("tidak perlu diusulkan" in f for f in judged["findings"])
     assert in_dtks["nik"] not in json.dumps({k: v for k, v in judged.items() if k != "findings"})
+
+
+async def test_a_stale_kk_after_a_death_is_flagged_for_the_household(
+    verval: Verval, district: Path
+) -> None:
+    with (district / "civil.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    dead = next(r for r in rows if r["alive"] == "0")
+    relative = next(r for r in rows if r["kk"] == dead["kk"] and r["alive"] == "1")
+    with (district / "presented.csv").open() as handle:
+        presented = next(r for r in csv.DictReader(handle) if r["true_nik"] == relative["nik"])
+    judged = await verval.verified(_registered(presented | {"nik": relative["nik"]}, Category.PKH))
+    assert any("KK perlu diperbarui" in f for f in judged["findings"])
