@@ -48,6 +48,27 @@ async def notify(*, session: AsyncSession, event: Event, channel: Channel) -> No
     body = compose(event, registration_number=recipient.registration_number)
     if body is None:
         return None
+    # A citizen without a phone, or who opted out, is told through their village office.
+    to = recipient.phone if reachable and recipient.phone else f"kantor-desa:{recipient.desa_code}"
+    return await _send(session, event, channel, kind=kind, to=to, body=body)
+
+
+async def tell_officer(
+    *, session: AsyncSession, event: ReferralOverdue, channel: Channel, address: str
+) -> Notification:
+    """Escalate an overdue referral to the secretariat head, once per escalation."""
+    recipient = await session.get(Recipient, event.case_id)
+    number = recipient.registration_number if recipient else None
+    body = compose_overdue(event, registration_number=number)
+    to = f"{address}:{event.area.kabupaten}"
+    return await _send(session, event, channel, kind="officer", to=to, body=body)
+
+
+async def _send(
+    session: AsyncSession, event: Event, channel: Channel, *, kind: str, to: str, body: str
+) -> Notification:
+    """Record, deliver and announce one message about `event`, at most once per recipient
+    kind and channel."""
     parts = sms_parts(body)
     notification = Notification(
         source_event_id=event.event_id,
@@ -61,9 +82,7 @@ async def notify(*, session: AsyncSession, event: Event, channel: Channel) -> No
     )
     session.add(notification)
     await session.flush()  # the unique constraint refuses a second message before delivery
-    # A citizen without a phone, or who opted out, is told through their village office.
-    to = recipient.phone if reachable and recipient.phone else f"kantor-desa:{recipient.desa_code}"
-    await channel.deliver(to=to, body=notification.body)
+    await channel.deliver(to=to, body=body)
     add_event(
         session,
         NotificationSent(
@@ -74,43 +93,6 @@ async def notify(*, session: AsyncSession, event: Event, channel: Channel) -> No
             notification_id=notification.id,
             about_event=event.type,
             recipient_kind=kind,
-            channel=channel.name,
-        ),
-    )
-    return notification
-
-
-async def tell_officer(
-    *, session: AsyncSession, event: ReferralOverdue, channel: Channel, address: str
-) -> Notification:
-    """Escalate an overdue referral to the secretariat head, once per escalation."""
-    recipient = await session.get(Recipient, event.case_id)
-    number = recipient.registration_number if recipient else None
-    body = compose_overdue(event, registration_number=number)
-    parts = sms_parts(body)
-    notification = Notification(
-        source_event_id=event.event_id,
-        case_id=event.case_id,
-        about_event=event.type,
-        recipient_kind="officer",
-        channel=channel.name,
-        body=body,
-        encoding=parts.encoding,
-        segments=parts.segments,
-    )
-    session.add(notification)
-    await session.flush()  # the unique constraint refuses a second message before delivery
-    await channel.deliver(to=f"{address}:{event.area.kabupaten}", body=body)
-    add_event(
-        session,
-        NotificationSent(
-            case_id=event.case_id,
-            area=event.area,
-            trace_id=event.trace_id,
-            actor=service_actor("notify", event.area.kabupaten),
-            notification_id=notification.id,
-            about_event=event.type,
-            recipient_kind="officer",
             channel=channel.name,
         ),
     )
