@@ -144,6 +144,22 @@ class CaseRegistered(Event):
     consent_to_share: bool = False
 
 
+class CaseUpdated(Event):
+    """The village corrected the person's identity (after a mismatch with Dukcapil, say);
+    verval checks the case again. `changed` names the fields, never their values."""
+
+    TYPE: ClassVar[str] = "case.updated"
+    VERSION: ClassVar[int] = 1
+    type: Literal["case.updated"] = "case.updated"
+    version: Literal[1] = 1
+    registration_number: str
+    person: Person
+    category: Category
+    urgent: bool = False
+    consent_to_share: bool = False
+    changed: list[str] = Field(default_factory=list)
+
+
 class CaseVerified(Event):
     """Verval's verdict on a case, with the facts referral needs and no personal data."""
 
@@ -321,6 +337,7 @@ EVENT_CLASSES: dict[tuple[str, int], type[Event]] = {
     (cls.TYPE, cls.VERSION): cls
     for cls in (
         CaseRegistered,
+        CaseUpdated,
         CaseVerified,
         ReferralCreated,
         NotificationSent,

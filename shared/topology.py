@@ -23,6 +23,7 @@ from shared.contracts import (
     CaseClosed,
     CaseEscalated,
     CaseRegistered,
+    CaseUpdated,
     CaseVerified,
     Event,
     NotificationSent,
@@ -56,6 +57,7 @@ class Subscription:
 
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("verval", CaseRegistered),
+    Subscription("verval", CaseUpdated),
     Subscription("referral", CaseVerified),
     Subscription("referral", CaseEscalated),
     Subscription("notify", CaseRegistered),

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Cookie, Depends, Form, Header, Query, Request, Re
 from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
-from services.intake import documents, handling, precheck, service
+from services.intake import correction, documents, handling, precheck, service
 from services.intake.domain import (
     AUDIT_READERS,
     CASE_READERS,
@@ -34,6 +34,7 @@ from services.intake.models import (
     CasePublic,
     CaseSummary,
     DocumentChecklist,
+    IdentityCorrection,
     PublicStatus,
     RatingIn,
     ReopenIn,
@@ -235,6 +236,29 @@ async def get_case(
     found = await service.read_case(
         session=session, principal=principal, case_id=case_id, purpose=x_purpose or "melihat kasus"
     )
+    return CasePublic.of_case(*found)
+
+
+@router.post("/cases/{case_id}/identity", response_model=CasePublic)
+async def correct_identity(
+    case_id: UUID,
+    data: IdentityCorrection,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: CurrentUser,
+) -> CasePublic:
+    """Correct the person's NIK, KK, name, birth date or sex (all given again, checked as
+    at registration, with a note); verval checks the case again."""
+    await correction.correct_identity(
+        session=session,
+        principal=principal,
+        case_id=case_id,
+        data=data,
+        trace_id=current_trace_id(),
+    )
+    runtime.relay.wake()
+    found = await service.get_case(session=session, case_id=case_id)
+    assert found is not None
     return CasePublic.of_case(*found)
 
 

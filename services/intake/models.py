@@ -1,6 +1,7 @@
 """Intake's tables and the shapes of what comes in and goes out of its API."""
 
 from datetime import UTC, date, datetime
+from typing import Self
 from uuid import UUID, uuid4
 
 from pydantic import field_validator, model_validator
@@ -24,34 +25,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class CaseCreate(SQLModel):
-    """What the front office submits to register a case."""
+class Identity(SQLModel):
+    """Who the person is, checked the same way at registration and at a correction."""
 
     nik: str = Field(description="NIK, 16 angka")
     name: str = Field(min_length=2, max_length=120)
     birth_date: date
     sex: Sex
-    desa_code: str = Field(description="Kode desa Kemendagri, contoh 33.17.01.2001")
-    phone: str | None = Field(default=None, description="Nomor HP, contoh 0812 3456 7890")
-    category: Category
-    description: str = Field(min_length=5, max_length=4000)
-    urgent: bool = False
-    consent_to_share: bool = Field(
-        default=False, description="Warga setuju datanya dibagikan ke program/instansi rujukan"
-    )
-    has_no_id: bool = Field(default=False, description="Tidak punya KTP: perlu surat domisili")
     kk: str = Field(description="Nomor Kartu Keluarga, 16 angka")
-    address: str = Field(min_length=3, max_length=200, description="Jalan/kampung, nomor rumah")
-    rt: str = Field(description="RT, contoh 003")
-    rw: str = Field(description="RW, contoh 001")
-    dusun: str | None = Field(default=None, max_length=80)
-    # Household economics, for the back office's review; all optional at the desk.
-    household_size: int | None = Field(default=None, ge=1, le=30)
-    working_members: int | None = Field(default=None, ge=0, le=30)
-    monthly_income: int | None = Field(default=None, ge=0, le=100_000_000, description="Rupiah")
-    floor_type: FloorType | None = None
-    electricity: Electricity | None = None
-    citizen_account: str | None = Field(default=None, max_length=2000)
 
     @field_validator("nik")
     @classmethod
@@ -65,23 +46,10 @@ class CaseCreate(SQLModel):
     def kk_is_possible(cls, value: str) -> str:
         return check_kk(value.replace(" ", ""))
 
-    @field_validator("rt", "rw")
+    @field_validator("name")
     @classmethod
-    def three_digits(cls, value: str) -> str:
-        value = value.strip()
-        if not (value.isdigit() and 1 <= len(value) <= 3):
-            raise ValueError("harus angka, paling banyak 3 digit (contoh 003)")
-        return value.zfill(3)
-
-    @field_validator("name", "description")
-    @classmethod
-    def strip(cls, value: str) -> str:
+    def one_space(cls, value: str) -> str:
         return " ".join(value.split())
-
-    @field_validator("phone")
-    @classmethod
-    def phone_is_mobile(cls, value: str | None) -> str | None:
-        return normalise_phone(value) if value else None
 
     @field_validator("birth_date")
     @classmethod
@@ -91,16 +59,59 @@ class CaseCreate(SQLModel):
         return value
 
     @model_validator(mode="after")
-    def workers_fit_the_household(self) -> "CaseCreate":
-        if self.household_size and (self.working_members or 0) > self.household_size:
-            raise ValueError("jumlah anggota yang bekerja melebihi jumlah anggota keluarga")
-        return self
-
-    @model_validator(mode="after")
-    def nik_agrees_with_person(self) -> "CaseCreate":
+    def nik_agrees_with_person(self) -> Self:
         problems = nik_disagreements(self.nik, birth_date=self.birth_date, sex=self.sex)
         if problems:
             raise ValueError("; ".join(problems))
+        return self
+
+
+class CaseCreate(Identity):
+    """What the front office submits to register a case."""
+
+    desa_code: str = Field(description="Kode desa Kemendagri, contoh 33.17.01.2001")
+    phone: str | None = Field(default=None, description="Nomor HP, contoh 0812 3456 7890")
+    category: Category
+    description: str = Field(min_length=5, max_length=4000)
+    urgent: bool = False
+    consent_to_share: bool = Field(
+        default=False, description="Warga setuju datanya dibagikan ke program/instansi rujukan"
+    )
+    has_no_id: bool = Field(default=False, description="Tidak punya KTP: perlu surat domisili")
+    address: str = Field(min_length=3, max_length=200, description="Jalan/kampung, nomor rumah")
+    rt: str = Field(description="RT, contoh 003")
+    rw: str = Field(description="RW, contoh 001")
+    dusun: str | None = Field(default=None, max_length=80)
+    # Household economics, for the back office's review; all optional at the desk.
+    household_size: int | None = Field(default=None, ge=1, le=30)
+    working_members: int | None = Field(default=None, ge=0, le=30)
+    monthly_income: int | None = Field(default=None, ge=0, le=100_000_000, description="Rupiah")
+    floor_type: FloorType | None = None
+    electricity: Electricity | None = None
+    citizen_account: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("rt", "rw")
+    @classmethod
+    def three_digits(cls, value: str) -> str:
+        value = value.strip()
+        if not (value.isdigit() and 1 <= len(value) <= 3):
+            raise ValueError("harus angka, paling banyak 3 digit (contoh 003)")
+        return value.zfill(3)
+
+    @field_validator("description")
+    @classmethod
+    def strip(cls, value: str) -> str:
+        return " ".join(value.split())
+
+    @field_validator("phone")
+    @classmethod
+    def phone_is_mobile(cls, value: str | None) -> str | None:
+        return normalise_phone(value) if value else None
+
+    @model_validator(mode="after")
+    def workers_fit_the_household(self) -> "CaseCreate":
+        if self.household_size and (self.working_members or 0) > self.household_size:
+            raise ValueError("jumlah anggota yang bekerja melebihi jumlah anggota keluarga")
         return self
 
 
@@ -327,6 +338,13 @@ TABLES = [
     RegistrationCounter.__table__,  # type: ignore[attr-defined]
     *ACCOUNT_TABLES,
 ]
+
+
+class IdentityCorrection(Identity):
+    """The person's identity as corrected at the desk (after a mismatch with Dukcapil, say);
+    every field is given again, so the same rules as registration apply."""
+
+    note: str = Field(min_length=5, max_length=500, description="Apa yang dikoreksi dan dasarnya")
 
 
 class CitizenCheck(SQLModel):

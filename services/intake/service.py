@@ -149,7 +149,7 @@ async def register_case(
         path = areas.desa(data.desa_code)
     except UnknownAreaError as exc:
         raise field_refusal("desa_code", str(exc)) from None
-    await _refuse_duplicate(session=session, nik=data.nik, category=data.category)
+    await refuse_duplicate(session=session, nik=data.nik, category=data.category)
     today = datetime.now(UTC).date()
     case = Case(
         registration_number=registration_number(
@@ -243,7 +243,7 @@ async def list_cases(
     )
 
 
-async def _refuse_duplicate(*, session: AsyncSession, nik: str, category: Category) -> None:
+async def refuse_duplicate(*, session: AsyncSession, nik: str, category: Category) -> None:
     query = select(Case).where(
         Case.nik == nik,
         Case.category == category.value,

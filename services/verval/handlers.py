@@ -7,11 +7,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.verval import service
 from shared.areas import WIB
 from shared.consumer import subscribe
-from shared.contracts import PRECHECK_SUBJECT, CaseRegistered, PrecheckReply, PrecheckRequest
+from shared.contracts import (
+    PRECHECK_SUBJECT,
+    CaseRegistered,
+    CaseUpdated,
+    PrecheckReply,
+    PrecheckRequest,
+)
 from shared.runtime import ServiceRuntime
 
 
-async def on_case_registered(session: AsyncSession, event: CaseRegistered) -> None:
+async def on_case(session: AsyncSession, event: CaseRegistered | CaseUpdated) -> None:
+    """A new case, or one whose identity the village corrected: check it (again)."""
     await service.verify_case(session=session, registered=event)
 
 
@@ -27,11 +34,12 @@ def answer_prechecks(runtime: ServiceRuntime) -> None:
 
 def subscribe_all(runtime: ServiceRuntime) -> None:
     answer_prechecks(runtime)
-    subscribe(
-        runtime.broker,
-        service="verval",
-        event=CaseRegistered,
-        sessions=runtime.sessions,
-        apply=on_case_registered,
-        after_commit=runtime.relay.wake,
-    )
+    for event in (CaseRegistered, CaseUpdated):
+        subscribe(
+            runtime.broker,
+            service="verval",
+            event=event,
+            sessions=runtime.sessions,
+            apply=on_case,  # type: ignore[arg-type]
+            after_commit=runtime.relay.wake,
+        )

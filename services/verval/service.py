@@ -22,11 +22,19 @@ from services.verval.domain import (
 )
 from services.verval.models import Verification
 from shared.auth import service_actor
-from shared.contracts import CaseRegistered, CaseVerified, PrecheckReply, PrecheckRequest
+from shared.contracts import (
+    CaseRegistered,
+    CaseUpdated,
+    CaseVerified,
+    PrecheckReply,
+    PrecheckRequest,
+)
 from shared.outbox import add_event
 
 
-async def verify_case(*, session: AsyncSession, registered: CaseRegistered) -> Verification:
+async def verify_case(
+    *, session: AsyncSession, registered: CaseRegistered | CaseUpdated
+) -> Verification:
     """Check the case against the NIK's own structure and the registry snapshots, store the
     verdict and stage `case.verified`."""
     person, area = registered.person, registered.area
@@ -79,7 +87,7 @@ CONSISTENT = frozenset({Outcome.MATCH, Outcome.NO_REGISTRY})
 
 
 async def _identity_check(
-    session: AsyncSession, registered: CaseRegistered, found: registry.Registry
+    session: AsyncSession, registered: CaseRegistered | CaseUpdated, found: registry.Registry
 ) -> IdentityCheck:
     person = registered.person
     presented = Presented(person.name, person.birth_date, person.sex.value, registered.area.desa)

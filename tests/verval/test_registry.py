@@ -19,7 +19,7 @@ from services.verval.importer import ImportRefused, import_csv
 from services.verval.registry import CivilRecord, Kind, Snapshot
 from services.verval.settings import Settings
 from shared.areas import DesaPath
-from shared.contracts import AreaCodes, CaseRegistered, Category, Person, Sex
+from shared.contracts import AreaCodes, CaseRegistered, CaseUpdated, Category, Person, Sex
 from shared.outbox import OutboxMessage
 from slrt.natsserver import NatsServer
 from tests.events import envelope, publish
@@ -83,16 +83,19 @@ class Verval:
     runtime: Any
     nats_url: str
 
-    async def verified(self, registered: CaseRegistered) -> dict[str, Any]:
+    async def verified(
+        self, registered: CaseRegistered | CaseUpdated, seen: int = 0
+    ) -> dict[str, Any]:
+        """The (seen+1)-th verdict verval staged for the case, once it is there."""
         await publish(self.nats_url, registered)
         for _ in range(200):
             async with self.runtime.sessions() as session:
                 rows = (await session.exec(select(OutboxMessage))).all()  # type: ignore[call-overload]
-            for (row,) in rows:
-                payload = json.loads(row.payload)
-                if payload["case_id"] == str(registered.case_id):
-                    found: dict[str, Any] = payload
-                    return found
+            mine = [json.loads(row.payload) for (row,) in rows]
+            mine = [p for p in mine if p["case_id"] == str(registered.case_id)]
+            if len(mine) > seen:
+                found: dict[str, Any] = mine[seen]
+                return found
             await asyncio.sleep(0.05)
         raise AssertionError("verval did not verify the case")
 
@@ -179,3 +182,25 @@ async def test_a_stale_kk_after_a_death_is_flagged_for_the_household(
         presented = next(r for r in csv.DictReader(handle) if r["true_nik"] == relative["nik"])
     judged = await verval.verified(_registered(presented | {"nik": relative["nik"]}, Category.PKH))
     assert any("KK perlu diperbarui" in f for f in judged["findings"])
+
+
+async def test_a_corrected_identity_is_checked_again(verval: Verval, district: Path) -> None:
+    wrong = _presented(district)["wrong_birth_date"]
+    registered = _registered(wrong, Category.PKH)
+    first = await verval.verified(registered)
+    assert first["mismatched_fields"] == ["birth_date"]
+    with (district / "civil.csv").open() as handle:
+        truth = next(r for r in csv.DictReader(handle) if r["nik"] == wrong["true_nik"])
+    person = registered.person.model_copy(
+        update={"birth_date": date.fromisoformat(truth["birth_date"])}
+    )
+    fields = registered.model_dump(include={"case_id", "area", "trace_id", "actor"})
+    corrected = CaseUpdated(
+        **fields,
+        registration_number=registered.registration_number,
+        person=person,
+        category=Category.PKH,
+        changed=["birth_date"],
+    )
+    again = await verval.verified(corrected, seen=1)
+    assert (again["registry_outcome"], again["identity_consistent"]) == ("match", True)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from services.intake import documents, handling, precheck, service
+from services.intake import correction, documents, handling, precheck, service
 from services.intake.api import SESSION_COOKIE, PrecheckIn, check_status_rate, document_storage
 from services.intake.domain import (
     CASE_READERS,
@@ -31,6 +31,7 @@ from services.intake.models import (
     CaseCreate,
     CasePublic,
     CaseSummary,
+    IdentityCorrection,
     PublicStatus,
     RatingIn,
     ReopenIn,
@@ -392,6 +393,34 @@ async def act_on_case(
             command=command,
             trace_id=current_trace_id(),
         )
+    except Refusal as refusal:
+        return RedirectResponse(f"/kasus/{case_id}?galat={quote(refusal.message)}", status_code=303)
+    runtime.relay.wake()
+    return RedirectResponse(f"/kasus/{case_id}", status_code=303)
+
+
+@router.post("/kasus/{case_id}/identitas", response_model=None)
+async def correct_identity(
+    request: Request,
+    case_id: UUID,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: PageUser,
+) -> Response:
+    """The identity typed again from the citizen's KTP and KK, with what was corrected."""
+    fields = {key: str(value) for key, value in (await request.form()).items()}
+    try:
+        data = IdentityCorrection.model_validate(fields)
+        await correction.correct_identity(
+            session=session,
+            principal=principal,
+            case_id=case_id,
+            data=data,
+            trace_id=current_trace_id(),
+        )
+    except ValidationError as invalid:
+        message = "; ".join(f"{e['field']}: {e['message']}" for e in field_errors(invalid.errors()))
+        return RedirectResponse(f"/kasus/{case_id}?galat={quote(message)}", status_code=303)
     except Refusal as refusal:
         return RedirectResponse(f"/kasus/{case_id}?galat={quote(refusal.message)}", status_code=303)
     runtime.relay.wake()
