@@ -11,11 +11,10 @@ from sqlmodel import select
 from services.intake.app import create_app
 from services.intake.models import Case
 from services.intake.settings import Settings
-from shared import accounts
-from shared.auth import Role, hash_password
+from shared.auth import Role
 from shared.outbox import OutboxMessage
-from shared.runtime import ServiceRuntime
 from slrt.natsserver import NatsServer
+from tests.users import SignedInClient
 
 SITI = {
     "nik": "3317014507850001",
@@ -45,38 +44,11 @@ OPERATORS = {
     "sekretariat": (Role.SECRETARIAT, "33.17"),
     "admin": (Role.ADMIN, "33.17"),
 }
-PASSWORD = "rahasia-desa-1"
-PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once per run
 
 
-class Intake:
-    def __init__(self, client: httpx.AsyncClient, runtime: ServiceRuntime) -> None:
-        self.client = client
-        self.runtime = runtime
-        self.tokens: dict[str, str] = {}
-
+class Intake(SignedInClient):
     async def add_operators(self) -> None:
-        async with self.runtime.sessions() as session:
-            for username, (role, area) in OPERATORS.items():
-                await accounts.add_user(
-                    session=session,
-                    areas=self.runtime.areas,
-                    username=username,
-                    full_name=username,
-                    role=role,
-                    area_code=area,
-                    password_hash=PASSWORD_HASH,
-                )
-            await session.commit()
-
-    async def auth(self, username: str) -> dict[str, str]:
-        if username not in self.tokens:
-            credentials = {"username": username, "password": PASSWORD}
-            response = await self.client.post("/api/login", json=credentials)
-            assert response.status_code == 200, response.text
-            self.tokens[username] = response.json()["token"]
-            self.client.cookies.clear()  # each call below says who it is
-        return {"Authorization": f"Bearer {self.tokens[username]}"}
+        await self.add_users({name: (role, area, None) for name, (role, area) in OPERATORS.items()})
 
     async def register(
         self, headers: dict[str, str] | None = None, as_user: str = "fo-sumber", **changes: Any

@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.intake.conftest import OPERATORS, PASSWORD, SITI, Intake
+from tests.intake.conftest import OPERATORS, SITI, Intake
+from tests.users import PASSWORD
 
 CASE_DESA = "33.17.01.2001"  # Sumber; registered by fo-sumber in every test below
 

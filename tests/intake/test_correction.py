@@ -4,7 +4,8 @@ recorded by field name only, and sent to verval again as `case.updated`."""
 import json
 from typing import Any
 
-from tests.intake.conftest import PASSWORD, Intake
+from tests.intake.conftest import Intake
+from tests.users import PASSWORD
 
 SITI_IDENTITY = {
     "nik": "3317014507850001",

@@ -15,56 +15,24 @@ from services.referral import service
 from services.referral.app import create_app
 from services.referral.models import Referral
 from services.referral.settings import Settings
-from shared import accounts
-from shared.auth import Role, hash_password
+from shared.auth import Role
 from shared.contracts import CaseVerified
 from shared.outbox import OutboxMessage
-from shared.runtime import ServiceRuntime
 from slrt.natsserver import NatsServer
 from tests.events import case_escalated, case_verified
+from tests.users import SignedInClient, Users
 
-USERS: dict[str, tuple[Role, str | None]] = {
-    "sekretariat": (Role.SECRETARIAT, None),
-    "kepala": (Role.SECRETARIAT_HEAD, None),
-    "penghubung-bpjs": (Role.LIAISON, "bpjs_dinkes"),
-    "penghubung-pkh": (Role.LIAISON, "pkh"),
-    "admin": (Role.ADMIN, None),
+USERS: Users = {
+    "sekretariat": (Role.SECRETARIAT, "33.17", None),
+    "kepala": (Role.SECRETARIAT_HEAD, "33.17", None),
+    "penghubung-bpjs": (Role.LIAISON, "33.17", "bpjs_dinkes"),
+    "penghubung-pkh": (Role.LIAISON, "33.17", "pkh"),
+    "admin": (Role.ADMIN, "33.17", None),
 }
-PASSWORD = "rahasia-kabupaten-1"
-PASSWORD_HASH = hash_password(PASSWORD)
 
 
-class ReferralDesk:
+class ReferralDesk(SignedInClient):
     """The referral service as its users and its consumers reach it."""
-
-    def __init__(self, client: httpx.AsyncClient, runtime: ServiceRuntime) -> None:
-        self.client = client
-        self.runtime = runtime
-        self.tokens: dict[str, str] = {}
-
-    async def add_users(self) -> None:
-        async with self.runtime.sessions() as session:
-            for username, (role, agency) in USERS.items():
-                await accounts.add_user(
-                    session=session,
-                    areas=self.runtime.areas,
-                    username=username,
-                    full_name=username,
-                    role=role,
-                    area_code="33.17",
-                    agency=agency,
-                    password_hash=PASSWORD_HASH,
-                )
-            await session.commit()
-
-    async def auth(self, username: str) -> dict[str, str]:
-        if username not in self.tokens:
-            credentials = {"username": username, "password": PASSWORD}
-            response = await self.client.post("/api/login", json=credentials)
-            assert response.status_code == 200, response.text
-            self.tokens[username] = response.json()["token"]
-            self.client.cookies.clear()
-        return {"Authorization": f"Bearer {self.tokens[username]}"}
 
     async def arrive(self, **changes: Any) -> tuple[CaseVerified, list[Referral]]:
         """A verified case forwarded to the district, applied as the consumers apply it."""
@@ -119,5 +87,5 @@ async def desk(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://referral") as client:
             running = ReferralDesk(client, app.state.runtime)
-            await running.add_users()
+            await running.add_users(USERS)
             yield running
