@@ -58,11 +58,11 @@ async def time_lookups(url: str, people: list[dict[str, str]]) -> dict[str, list
     async with sessions() as session:
         for person in people:
             began = time.perf_counter()
-            await registry.look_up(session, person["true_nik"])
+            found = await registry.look_up(session, person["true_nik"])
             timings["nik"].append((time.perf_counter() - began) * 1000)
             began = time.perf_counter()
             born = date.fromisoformat(person["birth_date"])
-            pool = await registry.born_on(session, born, person["desa_code"][:8])
+            pool = await registry.born_on(session, found.snapshots, born, person["desa_code"][:8])
             desk = Presented(person["name"], born, person["sex"], person["desa_code"])
             candidates(desk, pool)
             timings["candidates"].append((time.perf_counter() - began) * 1000)

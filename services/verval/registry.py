@@ -107,8 +107,15 @@ class Registry:
     civil: CivilRecord | None
     dtks: DtksRecord | None
     memberships: list[Membership]
-    civil_loaded: bool
-    dtks_loaded: bool
+    snapshots: dict[Kind, int]  # the current ones this answer was read from
+
+    @property
+    def civil_loaded(self) -> bool:
+        return Kind.CIVIL in self.snapshots
+
+    @property
+    def dtks_loaded(self) -> bool:
+        return Kind.DTKS in self.snapshots
 
 
 async def look_up(session: AsyncSession, nik: str) -> Registry:
@@ -130,17 +137,18 @@ async def look_up(session: AsyncSession, nik: str) -> Registry:
             Membership.snapshot_id == snaps[Kind.PROGRAMS], Membership.nik == nik
         )
         members = list((await session.exec(query_members)).all())
-    return Registry(
-        civil, dtks, members, civil_loaded=Kind.CIVIL in snaps, dtks_loaded=Kind.DTKS in snaps
-    )
+    return Registry(civil, dtks, members, snaps)
 
 
 async def born_on(
-    session: AsyncSession, birth_date: date, kecamatan_code: str, limit: int = 500
+    session: AsyncSession,
+    snaps: dict[Kind, int],
+    birth_date: date,
+    kecamatan_code: str,
+    limit: int = 500,
 ) -> list[CivilRecord]:
-    """People of the current civil snapshot born on a day in a kecamatan: the pool of
+    """People of the civil snapshot `snaps` names born on a day in a kecamatan: the pool of
     candidates when a NIK is not found."""
-    snaps = await current_snapshots(session)
     if Kind.CIVIL not in snaps:
         return []
     query = select(CivilRecord).where(
@@ -152,10 +160,9 @@ async def born_on(
 
 
 async def household(
-    session: AsyncSession, kk: str
+    session: AsyncSession, snaps: dict[Kind, int], kk: str
 ) -> tuple[list[CivilRecord], dict[str, set[str]]]:
-    """The KK's members in the current civil snapshot and their active programs."""
-    snaps = await current_snapshots(session)
+    """The KK's members in the civil snapshot `snaps` names, and their active programs."""
     if Kind.CIVIL not in snaps:
         return [], {}
     query = select(CivilRecord).where(

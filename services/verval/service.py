@@ -44,7 +44,7 @@ async def verify_case(
     facts = program_facts(found.dtks, found.memberships, dtks_loaded=found.dtks_loaded)
     findings = [*assessment.findings, *check.findings(), *facts.findings(registered.category)]
     if found.civil is not None:
-        members, programs = await registry.household(session, found.civil.kk)
+        members, programs = await registry.household(session, found.snapshots, found.civil.kk)
         findings += household_findings(found.civil.kk, members, programs)
     consistent = assessment.identity_consistent and check.outcome in CONSISTENT
     verification = Verification(
@@ -95,7 +95,9 @@ async def _identity_check(
         return IdentityCheck(Outcome.NO_REGISTRY)
     if found.civil is not None:
         return compare(presented, found.civil)
-    pool = await registry.born_on(session, person.birth_date, registered.area.kecamatan)
+    pool = await registry.born_on(
+        session, found.snapshots, person.birth_date, registered.area.kecamatan
+    )
     return IdentityCheck(Outcome.NOT_FOUND, candidates=candidates(presented, pool))
 
 
