@@ -35,6 +35,11 @@ def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     return [{"field": _field_name(err["loc"]), "message": _message(err)} for err in errors]
 
 
+def error_summary(errors: Sequence[dict[str, str]]) -> str:
+    """`field: message; field: message`, as the API's 422 and the forms say it."""
+    return "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+
+
 def _field_name(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "permintaan"
@@ -53,10 +58,9 @@ def _message(err: dict[str, Any]) -> str:
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = field_errors(exc.errors())
-    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return JSONResponse(
         status_code=422,
-        content={"message": f"Data belum benar. {summary}", "errors": errors},
+        content={"message": f"Data belum benar. {error_summary(errors)}", "errors": errors},
     )
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Cookie, Depends, Form, Header, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response, UploadFile
 from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
@@ -115,14 +115,12 @@ async def login(data: LoginIn, session: SessionDep, response: Response) -> Login
 
 @router.post("/logout", status_code=204)
 async def logout(
-    session: SessionDep,
-    response: Response,
-    principal: CurrentUser,
-    slrt_session: Annotated[str | None, Cookie()] = None,
-    authorization: Annotated[str | None, Header()] = None,
+    request: Request, session: SessionDep, response: Response, principal: CurrentUser
 ) -> None:
-    token = slrt_session or (authorization or "")[7:].strip()
-    await accounts.sign_out(session=session, token=token)
+    """End the session that signed this request in (bearer token or cookie)."""
+    token = accounts.request_token(request, SESSION_COOKIE)
+    if token:
+        await accounts.sign_out(session=session, token=token)
     response.delete_cookie(SESSION_COOKIE)
 
 

@@ -47,7 +47,7 @@ from services.intake.workflow import (
 from shared.areas import WIB, Area, AreaRegistry
 from shared.auth import Principal
 from shared.contracts import CATEGORY_LABELS, Category
-from shared.errors import Refusal, field_errors
+from shared.errors import Refusal, error_summary, field_errors
 from shared.logging import current_trace_id
 from shared.runtime import RuntimeDep, SessionDep
 from shared.web import page_principal, service_templates, sign_in_pages
@@ -419,7 +419,7 @@ async def correct_identity(
             trace_id=current_trace_id(),
         )
     except ValidationError as invalid:
-        message = "; ".join(f"{e['field']}: {e['message']}" for e in field_errors(invalid.errors()))
+        message = error_summary(field_errors(invalid.errors()))
         return RedirectResponse(f"/kasus/{case_id}?galat={quote(message)}", status_code=303)
     except Refusal as refusal:
         return RedirectResponse(f"/kasus/{case_id}?galat={quote(refusal.message)}", status_code=303)

@@ -16,7 +16,7 @@ from services.referral.web.pages import PageUser, render
 from shared.areas import WIB
 from shared.auth import Principal
 from shared.contracts import category_label
-from shared.errors import Refusal, field_errors
+from shared.errors import Refusal, error_summary, field_errors
 from shared.runtime import RuntimeDep, SessionDep
 
 router = APIRouter(include_in_schema=False)
@@ -111,7 +111,7 @@ async def change_destination(
             session=session, principal=principal, code=code, data=data
         )
     except ValidationError as invalid:
-        error = "; ".join(f"{e['field']}: {e['message']}" for e in field_errors(invalid.errors()))
+        error = error_summary(field_errors(invalid.errors()))
         return await _settings_refused(request, session, runtime, principal, error, 422)
     except Refusal as refusal:
         return await _settings_refused(
@@ -146,7 +146,7 @@ async def add_rule(
             session=session, principal=principal, data=RuleIn.model_validate(fields)
         )
     except ValidationError as invalid:
-        error = "; ".join(f"{e['field']}: {e['message']}" for e in field_errors(invalid.errors()))
+        error = error_summary(field_errors(invalid.errors()))
         return await _settings_refused(request, session, runtime, principal, error, 422)
     except Refusal as refusal:
         return await _settings_refused(
