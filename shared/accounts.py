@@ -216,6 +216,31 @@ async def add_user(
     return user
 
 
+# username, full name, role, area code, a liaison's agency
+DemoUser = tuple[str, str, Role, str, str | None]
+
+
+async def add_demo_users(
+    *, session: AsyncSession, areas: AreaRegistry, people: list[DemoUser]
+) -> int:
+    """The demo district's users, all with the demo password (hashed once: hashing a few
+    hundred passwords would take half a minute). Only `slrt up` asks for them."""
+    shared_hash = hash_password(DEMO_PASSWORD)
+    for username, full_name, role, area_code, agency in people:
+        await add_user(
+            session=session,
+            areas=areas,
+            username=username,
+            full_name=full_name,
+            role=role,
+            area_code=area_code,
+            agency=agency,
+            password_hash=shared_hash,
+        )
+    await session.commit()
+    return len(people)
+
+
 async def has_users(session: AsyncSession) -> bool:
     return (await session.exec(select(User.id).limit(1))).first() is not None
 

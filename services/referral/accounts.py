@@ -3,9 +3,9 @@
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.referral.domain import DEFAULT_DESTINATIONS, INSIDE_VILLAGE
-from shared.accounts import DEMO_PASSWORD, add_user, has_users
+from shared.accounts import DemoUser, add_demo_users, has_users
 from shared.areas import AreaRegistry
-from shared.auth import Role, hash_password
+from shared.auth import Role
 
 
 async def seed_demo_users(*, session: AsyncSession, areas: AreaRegistry, kabupaten: str) -> int:
@@ -15,27 +15,14 @@ async def seed_demo_users(*, session: AsyncSession, areas: AreaRegistry, kabupat
     """
     if await has_users(session):
         return 0
-    shared_hash = hash_password(DEMO_PASSWORD)
-    people: list[tuple[str, str, Role, str | None]] = [
-        ("sekretariat", "Staf Sekretariat SLRT", Role.SECRETARIAT, None),
-        ("kepala", "Kepala Sekretariat SLRT", Role.SECRETARIAT_HEAD, None),
-        ("admin", "Admin", Role.ADMIN, None),
+    people: list[DemoUser] = [
+        ("sekretariat", "Staf Sekretariat SLRT", Role.SECRETARIAT, kabupaten, None),
+        ("kepala", "Kepala Sekretariat SLRT", Role.SECRETARIAT_HEAD, kabupaten, None),
+        ("admin", "Admin", Role.ADMIN, kabupaten, None),
     ]
     people += [
-        (f"penghubung-{d.code}", f"Penghubung {d.name}", Role.LIAISON, d.code)
+        (f"penghubung-{d.code}", f"Penghubung {d.name}", Role.LIAISON, kabupaten, d.code)
         for d in DEFAULT_DESTINATIONS
         if d.code not in INSIDE_VILLAGE
     ]
-    for username, full_name, role, agency in people:
-        await add_user(
-            session=session,
-            areas=areas,
-            username=username,
-            full_name=full_name,
-            role=role,
-            area_code=kabupaten,
-            agency=agency,
-            password_hash=shared_hash,
-        )
-    await session.commit()
-    return len(people)
+    return await add_demo_users(session=session, areas=areas, people=people)
