@@ -64,6 +64,10 @@ def category_label(value: str) -> str:
         return value
 
 
+# How a citizen wants to hear about their case; "none" means through the village office.
+ContactChannel = Literal["sms", "whatsapp", "email", "none"]
+
+
 class Sex(StrEnum):
     MALE = "L"
     FEMALE = "P"
@@ -126,6 +130,7 @@ class Person(BaseModel):
     birth_date: date
     sex: Sex
     phone: str | None = None
+    email: str | None = None
 
 
 class CaseRegistered(Event):
@@ -142,6 +147,10 @@ class CaseRegistered(Event):
     urgent: bool = False
     # The citizen agreed to share their data with the programs they are referred to.
     consent_to_share: bool = False
+    # The channel the citizen agreed to be told on (recorded with their consent).
+    contact: ContactChannel = "sms"
+    # Labels of the documents the SOP asks for that were not brought (no personal data).
+    missing_documents: list[str] = Field(default_factory=list)
 
 
 class CaseUpdated(Event):
@@ -262,6 +271,22 @@ class NotificationSent(Event):
     channel: str
 
 
+class NotificationFailed(Event):
+    """A message could not be delivered after its last attempt (or its status was lost in a
+    crash on a channel that cannot be retried safely). The reason, never the number."""
+
+    TYPE: ClassVar[str] = "notification.failed"
+    VERSION: ClassVar[int] = 1
+    type: Literal["notification.failed"] = "notification.failed"
+    version: Literal[1] = 1
+    notification_id: UUID
+    about_event: str
+    recipient_kind: Literal["citizen", "village_office", "officer"]
+    channel: str
+    reason: str
+    attempts: int
+
+
 E = TypeVar("E", bound=Event)
 
 
@@ -341,6 +366,7 @@ EVENT_CLASSES: dict[tuple[str, int], type[Event]] = {
         CaseVerified,
         ReferralCreated,
         NotificationSent,
+        NotificationFailed,
         CaseResolvedLocally,
         CaseEscalated,
         CaseReturned,

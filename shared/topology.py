@@ -26,6 +26,7 @@ from shared.contracts import (
     CaseUpdated,
     CaseVerified,
     Event,
+    NotificationFailed,
     NotificationSent,
     ReferralCreated,
     ReferralOverdue,
@@ -71,6 +72,7 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("notify", ReferralUpdated),
     Subscription("notify", CaseClosed),
     Subscription("notify", ReferralOverdue),
+    Subscription("intake", NotificationFailed),
 )
 
 

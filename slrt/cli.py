@@ -48,9 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     dlq.add_argument("--nats-url", default=os.environ.get("SLRT_NATS_URL", DEFAULT_NATS_URL))
     dlq.add_argument("--seq", type=int, help="replay only this stream sequence")
 
-    user = commands.add_parser("user-add", help="create a user in intake's or referral's database")
+    user = commands.add_parser(
+        "user-add", help="create a user in intake's, referral's or notify's database"
+    )
     user.add_argument("username")
-    user.add_argument("--service", choices=["intake", "referral"], default="intake")
+    user.add_argument("--service", choices=["intake", "referral", "notify"], default="intake")
     user.add_argument("--agency", help="a liaison's agency (destination code, e.g. bpjs_dinkes)")
     user.add_argument("--full-name", required=True)
     user.add_argument("--role", required=True, choices=[r.value for r in Role])

@@ -27,7 +27,7 @@ log = get_logger("slrt.up")
 READY_TIMEOUT_SECONDS = 90.0
 MAX_RESTARTS = 5
 # Turns on the demo district's users in the services that have users.
-DEMO_USERS_ENV = {"SLRT_INTAKE_DEMO_USERS": "true", "SLRT_REFERRAL_DEMO_USERS": "true"}
+DEMO_USERS_ENV = {f"SLRT_{name}_DEMO_USERS": "true" for name in ("INTAKE", "REFERRAL", "NOTIFY")}
 
 
 @dataclass
@@ -199,7 +199,8 @@ def _print_demo_users() -> None:
         "Pengguna demo (kata sandi: slrt-demo). Intake: desa-<kode desa> (front office,\n"
         "  contoh desa-3317012001), bo-/koor-<kode desa>, kec-<kode kecamatan> (supervisor,\n"
         "  contoh kec-331701), sekretariat, admin. Referral: sekretariat, kepala,\n"
-        "  penghubung-<instansi> (contoh penghubung-bpjs_dinkes).\n"
+        "  penghubung-<instansi> (contoh penghubung-bpjs_dinkes). Notify: sekretariat,\n"
+        "  kepala, admin (pesan warga, pesan gagal, templat pesan).\n"
         "  Ganti atau nonaktifkan sebelum dipakai sungguhan.",
         flush=True,
     )

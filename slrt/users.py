@@ -1,6 +1,7 @@
-"""`slrt user-add`: create a user in intake's or referral's database (the password is asked,
-not echoed). Village and sub-district staff are intake's users; the secretariat and agency
-liaisons (with `--agency`) are referral's."""
+"""`slrt user-add`: create a user in intake's, referral's or notify's database (the password
+is asked, not echoed). Village and sub-district staff are intake's users; the secretariat
+and agency liaisons (with `--agency`) are referral's; notify's are the secretariat staff who
+follow failed messages and edit templates."""
 
 import asyncio
 import getpass
@@ -44,6 +45,10 @@ def _settings(service: str) -> ServiceSettings:
         from services.referral.settings import Settings as ReferralSettings
 
         return ReferralSettings()
+    if service == "notify":
+        from services.notify.settings import Settings as NotifySettings
+
+        return NotifySettings()
     from services.intake.settings import Settings as IntakeSettings
 
     return IntakeSettings()

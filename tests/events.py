@@ -5,9 +5,12 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import nats
+from nats.aio.msg import Msg
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from shared.areas import DesaPath
 from shared.contracts import (
+    STREAM_NAME,
     Actor,
     AreaCodes,
     CaseClosed,
@@ -102,5 +105,20 @@ async def publish(nats_url: str, event: Event) -> None:
     nc = await nats.connect(nats_url)
     try:
         await nc.jetstream().publish(event.subject(), event.model_dump_json().encode())
+    finally:
+        await nc.close()
+
+
+async def stored(nats_url: str, subject: str) -> list[Msg]:
+    """Every message the SLRT stream holds on `subject`, read without consuming."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, inactive_threshold=10.0)
+        sub = await js.pull_subscribe(subject, stream=STREAM_NAME, config=config)
+        try:
+            return await sub.fetch(100, timeout=1)
+        except nats.errors.TimeoutError:
+            return []
     finally:
         await nc.close()

@@ -8,6 +8,7 @@ from shared.consumer import subscribe
 from shared.contracts import (
     CaseClosed,
     CaseVerified,
+    NotificationFailed,
     NotificationSent,
     ReferralCreated,
     ReferralUpdated,
@@ -72,11 +73,25 @@ async def on_notification_sent(session: AsyncSession, event: NotificationSent) -
     )
 
 
+async def on_notification_failed(session: AsyncSession, event: NotificationFailed) -> None:
+    # The village office is the way left to reach this citizen: the case page says so.
+    await service.record_step(
+        session=session,
+        event=event,
+        service="notify",
+        step="Pemberitahuan gagal",
+        note=f"Pesan tentang {event.about_event} lewat {event.channel} tidak sampai "
+        f"({event.reason}). Kabari warga langsung.",
+        status=None,
+    )
+
+
 def subscribe_all(runtime: ServiceRuntime) -> None:
     for event, apply in (
         (CaseVerified, on_case_verified),
         (ReferralCreated, on_referral_created),
         (NotificationSent, on_notification_sent),
+        (NotificationFailed, on_notification_failed),
         (ReferralUpdated, on_referral_updated),
         (CaseClosed, on_case_closed),
     ):

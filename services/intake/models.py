@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 from typing import Self
 from uuid import UUID, uuid4
 
-from pydantic import field_validator, model_validator
+from pydantic import EmailStr, field_validator, model_validator
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
 from services.intake.domain import (
@@ -17,7 +17,7 @@ from services.intake.domain import (
 )
 from services.intake.workflow import STAGE_LABELS, Action, Resolution, Stage
 from shared.accounts import ACCOUNT_TABLES
-from shared.contracts import CATEGORY_LABELS, Category, PrecheckReply, Sex
+from shared.contracts import CATEGORY_LABELS, Category, ContactChannel, PrecheckReply, Sex
 from shared.identity import check_kk, mask_nik, nik_disagreements, normalise_phone, parse_nik
 
 
@@ -71,6 +71,12 @@ class CaseCreate(Identity):
 
     desa_code: str = Field(description="Kode desa Kemendagri, contoh 33.17.01.2001")
     phone: str | None = Field(default=None, description="Nomor HP, contoh 0812 3456 7890")
+    email: EmailStr | None = Field(default=None, description="Alamat e-mail warga (boleh kosong)")
+    contact: ContactChannel | None = Field(
+        default=None,
+        description="Cara warga mau dikabari: sms, whatsapp, email, atau none (lewat kantor "
+        "desa); kosong: SMS bila ada nomor HP, selain itu lewat kantor desa",
+    )
     category: Category
     description: str = Field(min_length=5, max_length=4000)
     urgent: bool = False
@@ -109,6 +115,16 @@ class CaseCreate(Identity):
         return normalise_phone(value) if value else None
 
     @model_validator(mode="after")
+    def contact_can_reach(self) -> "CaseCreate":
+        if self.contact is None:
+            self.contact = "sms" if self.phone else "none"
+        if self.contact in ("sms", "whatsapp") and not self.phone:
+            raise ValueError(f"isi nomor HP untuk dikabari lewat {self.contact.upper()}")
+        if self.contact == "email" and not self.email:
+            raise ValueError("isi alamat e-mail untuk dikabari lewat e-mail")
+        return self
+
+    @model_validator(mode="after")
     def workers_fit_the_household(self) -> "CaseCreate":
         if self.household_size and (self.working_members or 0) > self.household_size:
             raise ValueError("jumlah anggota yang bekerja melebihi jumlah anggota keluarga")
@@ -126,6 +142,8 @@ class Case(SQLModel, table=True):
     birth_date: date
     sex: str
     phone: str | None = None
+    email: str | None = None
+    contact: str = "sms"
     desa_code: str = Field(index=True)
     address: str
     rt: str

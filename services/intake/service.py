@@ -12,12 +12,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake.domain import (
     CASE_READERS,
+    DOCUMENT_LABELS,
     REGISTRARS,
     REOPEN_DAYS,
     CaseStatus,
     advance,
     registration_number,
     reopen_deadline,
+    required_documents,
 )
 from services.intake.models import (
     Case,
@@ -176,11 +178,17 @@ async def register_case(
             birth_date=data.birth_date,
             sex=data.sex,
             phone=data.phone,
+            email=data.email,
         ),
         category=data.category,
         description=data.description,
         urgent=data.urgent,
         consent_to_share=data.consent_to_share,
+        contact=case.contact,
+        # Nothing is uploaded yet: the citizen hears what the SOP asks them to bring.
+        missing_documents=[
+            DOCUMENT_LABELS[d] for d in required_documents(data.category, has_no_id=data.has_no_id)
+        ],
     )
     session.add(case)
     session.add(

@@ -1,27 +1,25 @@
-"""Notify's rules: what a citizen is told about each event, in plain Bahasa Indonesia. No I/O.
+"""Notify's rules: who is told, on which channel, and when. No I/O.
 
-District-editable templates and the SMS segment rules come with the notify issue; these
-are the built-in texts.
+What is said is `messages.py`; this module decides the route (the citizen's chosen channel,
+or their village office), the order of a case's messages, quiet hours and the retry
+schedule.
 """
 
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
 
 from shared.areas import WIB
 from shared.contracts import (
     CaseClosed,
     CaseRegistered,
     CaseVerified,
-    Event,
+    ContactChannel,
     ReferralCreated,
-    ReferralOverdue,
     ReferralUpdated,
 )
 
-SENDER = "SLRT"
-
-
 # A citizen hears the steps in the order they happened although the events reach notify on
-# separate consumers: a message waits until the one about the step before it was sent.
+# separate consumers: a message waits until the one about the step before it was queued.
 COMES_AFTER: dict[str, str] = {
     CaseVerified.TYPE: CaseRegistered.TYPE,
     ReferralCreated.TYPE: CaseVerified.TYPE,
@@ -30,123 +28,77 @@ COMES_AFTER: dict[str, str] = {
     CaseClosed.TYPE: ReferralUpdated.TYPE,
 }
 
-
-def compose(event: Event, *, registration_number: str) -> str | None:
-    """The message for `event`, or None when the citizen need not hear of it (a referral
-    put back to work, a card collected). Every message names the registration number."""
-    if isinstance(event, ReferralUpdated):
-        return _referral_update(event, registration_number)
-    if isinstance(event, CaseClosed):
-        return (
-            f"{SENDER}: Kasus {registration_number} selesai. Hasil: {event.summary}. "
-            "Terima kasih. Nilai layanan kami di halaman status SLRT."
-        )
-    return _case_step(event, registration_number)
-
-
-def _case_step(event: Event, reg: str) -> str:
-    if isinstance(event, CaseRegistered):
-        return (
-            f"{SENDER}: Pengaduan Anda tercatat dengan nomor {reg}. Simpan nomor ini. "
-            "Data Anda akan diperiksa dan kami kabari langkah berikutnya."
-        )
-    if isinstance(event, CaseVerified):
-        if event.identity_consistent:
-            return (
-                f"{SENDER}: Data kasus {reg} sudah diperiksa dan sesuai. Kasus Anda akan dirujuk."
-            )
-        return (
-            f"{SENDER}: Data kasus {reg} perlu diperbaiki ({'; '.join(event.findings)}). "
-            "Silakan datang ke kantor desa membawa KTP dan KK."
-        )
-    if isinstance(event, ReferralCreated):
-        where = event.destination_name
-        return f"{SENDER}: Kasus {reg} sudah dirujuk ke {where}. Kami kabari hasilnya."
-    raise ValueError(f"no message for {event.type}")
-
-
-CARD_READY = (
-    "Kartu KIS kasus {reg} siap diambil di kantor BPJS Kesehatan. Datang sendiri membawa "
-    "KTP, KK dan surat pengantar Dinas Sosial; perangkat desa dapat mendampingi."
-)
-
-
-def _referral_update(event: ReferralUpdated, reg: str) -> str | None:
-    where = event.destination_name
-    if event.command == "card":
-        if event.card_stage == "temporary":
-            return (
-                f"{SENDER}: Kartu KIS sementara untuk kasus {reg} sudah terbit dan dapat dipakai."
-            )
-        if event.card_stage == "ready_for_collection":
-            return f"{SENDER}: " + CARD_READY.format(reg=reg)
-        return None
-    if event.status == "rejected":
-        then = (
-            "Silakan datang ke kantor desa untuk memperbaiki data atau melengkapi dokumen, "
-            "lalu kasus dikirim lagi."
-            if event.returns_to_village
-            else "Tanyakan pilihan bantuan lain di kantor desa."
-        )
-        return f"{SENDER}: Rujukan kasus {reg} ke {where} ditolak: {event.rejection_label}. {then}"
-    texts = {
-        "sent": f"Kasus {reg} sudah dikirim ke {where}. Kami kabari jawabannya.",
-        "accepted": f"Rujukan kasus {reg} diterima oleh {where} dan akan dilayani.",
-        "failed": f"Layanan {where} untuk kasus {reg} tidak berhasil. Petugas desa akan "
-        "menghubungi Anda.",
-        "cancelled": f"Rujukan kasus {reg} ke {where} dibatalkan. Tanyakan di kantor desa.",
-    }
-    if event.status == "completed":
-        done = "selesai" if event.served else "tidak dapat dilayani"
-        return f"{SENDER}: Layanan {where} untuk kasus {reg} {done}."
-    text = texts.get(event.status)
-    return f"{SENDER}: {text}" if text else None
-
-
-def compose_overdue(event: ReferralOverdue, *, registration_number: str | None) -> str:
-    """For the secretariat head: which referral is late, at which step, since when."""
-    which = (
-        f"kasus {registration_number}" if registration_number else f"rujukan {event.referral_id}"
-    )
-    urgent = " MENDESAK" if event.urgent else ""
-    due = event.due_at.astimezone(WIB).strftime("%d-%m-%Y %H:%M")
-    return (
-        f"{SENDER}{urgent}: {which} ke {event.destination} terlambat pada tahap {event.status} "
-        f"(batas {due} WIB). Mohon ditindaklanjuti."
-    )
-
-
-# GSM 03.38: the default alphabet (one septet each) and its extension table (escape + char).
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+# Channels a message can take. The village office and officers read theirs in notify's
+# message box (and the village on the case's timeline in intake).
+CITIZEN_CHANNELS = ("sms", "whatsapp", "email")
+INBOX = "kotak_pesan"
+CHANNELS = (*CITIZEN_CHANNELS, INBOX)
 
 
 @dataclass(frozen=True)
-class SmsParts:
-    """How an SMS text travels: its encoding, its length in that encoding, its segments."""
-
-    encoding: str
-    units: int
-    segments: int
+class Route:
+    recipient_kind: str  # citizen | village_office | officer
+    channel: str
+    to: str
 
 
-def sms_parts(text: str) -> SmsParts:
-    """GSM-7 when every character fits (160 septets, or 153 per part when split),
-    otherwise UCS-2 (70 code units, or 67 per part)."""
-    if all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text):
-        septets = sum(2 if c in GSM7_EXTENSION else 1 for c in text)
-        return SmsParts("GSM-7", septets, _segments(septets, single=160, part=153))
-    units = len(text.encode("utf-16-le")) // 2
-    return SmsParts("UCS-2", units, _segments(units, single=70, part=67))
+def citizen_route(
+    *,
+    contact: ContactChannel,
+    phone: str | None,
+    email: str | None,
+    desa_code: str,
+    opted_out: bool,
+) -> Route:
+    """The citizen's chosen channel when it can reach them; otherwise their village office,
+    so an operator can tell a citizen who has no phone, chose no messages, or replied STOP."""
+    if contact in ("sms", "whatsapp") and phone and not opted_out:
+        return Route("citizen", contact, phone)
+    if contact == "email" and email:
+        return Route("citizen", "email", email)
+    return Route("village_office", INBOX, f"kantor-desa:{desa_code}")
 
 
-def _segments(length: int, *, single: int, part: int) -> int:
-    if length <= single:
-        return 1
-    return -(-length // part)
+@dataclass(frozen=True)
+class QuietHours:
+    """Non-urgent messages are not sent between `start` and `end` local time (a night:
+    `start` is later in the day than `end`)."""
+
+    start: time = time(21, 0)
+    end: time = time(6, 0)
+    zone: tzinfo = WIB
+    enabled: bool = True
+
+    def release(self, moment: datetime, *, urgent: bool) -> datetime:
+        """The earliest time at or after `moment` a message may go: `moment` itself when it
+        is urgent or outside quiet hours, else the end of the quiet night."""
+        if urgent or not self.enabled:
+            return moment
+        local = moment.astimezone(self.zone)
+        clock = local.timetz().replace(tzinfo=None)
+        if self.start <= clock:
+            morning = (local + timedelta(days=1)).date()
+        elif clock < self.end:
+            morning = local.date()
+        else:
+            return moment
+        return datetime.combine(morning, self.end, tzinfo=self.zone).astimezone(moment.tzinfo)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential back-off between delivery attempts, then the message has failed."""
+
+    max_attempts: int = 6
+    base_seconds: float = 30.0
+    cap_seconds: float = 3600.0
+
+    def delay(self, attempts: int) -> timedelta:
+        """How long to wait after the `attempts`-th failed try (1 → base, 2 → 2·base ...)."""
+        return timedelta(seconds=min(self.base_seconds * 2 ** (attempts - 1), self.cap_seconds))
+
+    def exhausted(self, attempts: int) -> bool:
+        return attempts >= self.max_attempts
 
 
 OPT_OUT_WORDS = frozenset({"STOP", "BERHENTI"})

@@ -1,10 +1,11 @@
-"""Notify tells the citizen each step of their case, and the secretariat head what is late."""
+"""Notify hears each step of a case and queues what the citizen (or the head) should hear."""
+
+from collections.abc import Callable
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notify import service
-from services.notify.channels import Channel, LocalFileChannel
-from services.notify.settings import Settings
+from services.notify.service import Timing
 from shared.consumer import subscribe
 from shared.contracts import (
     CaseClosed,
@@ -18,44 +19,41 @@ from shared.contracts import (
 from shared.runtime import ServiceRuntime
 
 
-def subscribe_all(runtime: ServiceRuntime) -> None:
-    channel: Channel = LocalFileChannel(runtime.settings.var_dir / "notify" / "messages.jsonl")
+def subscribe_all(
+    runtime: ServiceRuntime,
+    *,
+    timing: Callable[[], Timing],
+    officer_address: str,
+    queued: Callable[[], None],
+) -> None:
+    """Bind notify's consumers; `queued` wakes the dispatcher after a message was queued."""
 
     async def on_case_registered(session: AsyncSession, event: CaseRegistered) -> None:
         await service.remember_recipient(session=session, registered=event)
-        await service.notify(session=session, event=event, channel=channel)
+        await service.notify(session=session, event=event, timing=timing())
 
     async def on_update(session: AsyncSession, event: Event) -> None:
-        await service.notify(session=session, event=event, channel=channel)
-
-    subscribe(
-        runtime.broker,
-        service="notify",
-        event=CaseRegistered,
-        sessions=runtime.sessions,
-        apply=on_case_registered,
-        after_commit=runtime.relay.wake,
-    )
-    settings = runtime.settings
-    address = settings.officer_address if isinstance(settings, Settings) else "kepala-sekretariat"
+        await service.notify(session=session, event=event, timing=timing())
 
     async def on_overdue(session: AsyncSession, event: ReferralOverdue) -> None:
-        await service.tell_officer(session=session, event=event, channel=channel, address=address)
+        await service.tell_officer(
+            session=session, event=event, address=officer_address, timing=timing()
+        )
 
-    subscribe(
-        runtime.broker,
-        service="notify",
-        event=ReferralOverdue,
-        sessions=runtime.sessions,
-        apply=on_overdue,
-        after_commit=runtime.relay.wake,
-    )
-    for event in (CaseVerified, ReferralCreated, ReferralUpdated, CaseClosed):
+    handlers: list[tuple[type[Event], Callable[..., object]]] = [
+        (CaseRegistered, on_case_registered),
+        (ReferralOverdue, on_overdue),
+        *(
+            (event, on_update)
+            for event in (CaseVerified, ReferralCreated, ReferralUpdated, CaseClosed)
+        ),
+    ]
+    for event, apply in handlers:
         subscribe(
             runtime.broker,
             service="notify",
             event=event,
             sessions=runtime.sessions,
-            apply=on_update,
-            after_commit=runtime.relay.wake,
+            apply=apply,  # type: ignore[arg-type]
+            after_commit=queued,
         )

@@ -4,24 +4,40 @@ from datetime import UTC, datetime
 from typing import Literal
 from uuid import UUID, uuid4
 
+from sqlalchemy import Table
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
-RecipientKind = Literal["citizen", "village_office"]
+from shared.accounts import ACCOUNT_TABLES
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Recipient(SQLModel, table=True):
-    """Whom to tell about a case: learned from `case.registered`."""
+    """Whom to tell about a case and how: learned from `case.registered`."""
 
     __tablename__ = "recipient"
 
     case_id: UUID = Field(primary_key=True)
     registration_number: str
     phone: str | None = None
+    email: str | None = None
+    contact: str = "sms"
+    urgent: bool = False
     desa_code: str
 
 
+NotificationStatus = Literal["pending", "sending", "sent", "delivered", "failed"]
+
+
 class Notification(SQLModel, table=True):
-    """One message about one event to one recipient on one channel; never twice."""
+    """One message about one event to one recipient on one channel; never twice.
+
+    `pending` waits for `next_attempt_at` (quiet hours, back-off); `sending` is claimed by a
+    dispatcher until `claimed_until`; then `sent` (the channel accepted it), `delivered`
+    (the gateway's receipt said so) or `failed`.
+    """
 
     __tablename__ = "notification"
     __table_args__ = (UniqueConstraint("source_event_id", "recipient_kind", "channel"),)
@@ -30,13 +46,27 @@ class Notification(SQLModel, table=True):
     source_event_id: UUID
     case_id: UUID = Field(index=True)
     about_event: str
+    kind: str = ""
     recipient_kind: str
     channel: str
+    to: str
+    subject: str = ""
     body: str
     encoding: str = "GSM-7"
     segments: int = 1
-    status: str = "sent"
-    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    urgent: bool = False
+    status: str = Field(default="pending", index=True)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=_now, index=True)
+    claimed_until: datetime | None = None
+    last_error: str | None = None
+    provider_id: str | None = Field(default=None, index=True)
+    created_at: datetime = Field(default_factory=_now)
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    # The envelope of the events this message raises when it is sent or has failed.
+    desa_code: str = ""
+    trace_id: str = ""
 
 
 class OptOut(SQLModel, table=True):
@@ -46,7 +76,19 @@ class OptOut(SQLModel, table=True):
 
     phone: str = Field(primary_key=True)
     keyword: str
-    at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    at: datetime = Field(default_factory=_now)
+
+
+class MessageTemplate(SQLModel, table=True):
+    """A district's own text for one kind of message on one channel ("semua": every channel)."""
+
+    __tablename__ = "message_template"
+
+    kind: str = Field(primary_key=True)
+    channel: str = Field(primary_key=True)
+    body: str
+    updated_by: str
+    updated_at: datetime = Field(default_factory=_now)
 
 
 class InboundSms(SQLModel):
@@ -60,17 +102,56 @@ class InboundResult(SQLModel):
     intent: str | None = Field(description="opt_out, opt_in, or null for any other reply")
 
 
+class DeliveryReceipt(SQLModel):
+    """The SMS gateway's delivery report: our reference (or its own id) and the outcome."""
+
+    reference: UUID | None = None
+    provider_id: str | None = Field(default=None, max_length=200)
+    status: Literal["delivered", "failed"]
+    error: str | None = Field(default=None, max_length=500)
+
+
+class ReceiptResult(SQLModel):
+    updated: int
+
+
+class TemplateIn(SQLModel):
+    body: str = Field(min_length=1, max_length=1000)
+
+
+class TemplatePublic(SQLModel):
+    kind: str
+    label: str
+    channel: str
+    values: list[str]
+    body: str
+    customised: bool
+    example: str
+    sms_segments: int
+
+
 class NotificationPublic(SQLModel):
     id: UUID
     case_id: UUID
     about_event: str
+    kind: str
     recipient_kind: str
     channel: str
     body: str
     encoding: str
     segments: int
     status: str
+    attempts: int
+    last_error: str | None
     created_at: datetime
+    sent_at: datetime | None
+    delivered_at: datetime | None
 
 
-TABLES = [Recipient.__table__, Notification.__table__, OptOut.__table__]  # type: ignore[attr-defined]
+TABLES: list[Table] = [
+    Recipient.__table__,  # type: ignore[attr-defined]
+    Notification.__table__,  # type: ignore[attr-defined]
+    OptOut.__table__,  # type: ignore[attr-defined]
+    MessageTemplate.__table__,  # type: ignore[attr-defined]
+    *ACCOUNT_TABLES,
+]

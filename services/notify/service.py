@@ -1,24 +1,63 @@
-"""Notify's use cases: remember whom to tell, tell them, list what was sent."""
+"""Notify's use cases: queue what a person should hear, claim it for delivery, record how
+delivery went, and the district's templates.
 
+Events only queue messages (in the consumer's transaction, so once per event, recipient and
+channel); the dispatcher (`dispatch.py`) sends them. A message raises `notification.sent`
+when its channel took it and `notification.failed` when it never will.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from uuid import UUID
 
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.notify.channels import Channel
 from services.notify.domain import (
     COMES_AFTER,
-    compose,
-    compose_overdue,
+    INBOX,
+    QuietHours,
+    RetryPolicy,
+    Route,
+    citizen_route,
     reply_intent,
+)
+from services.notify.messages import (
+    KINDS,
+    Message,
+    check_template,
+    message_for,
+    overdue_message,
+    render,
     sms_parts,
 )
-from services.notify.models import Notification, OptOut, Recipient
-from shared.auth import service_actor
+from services.notify.models import MessageTemplate, Notification, OptOut, Recipient
+from shared.accounts import audit
+from shared.areas import DesaPath
+from shared.auth import Principal, service_actor
 from shared.consumer import NotYet
-from shared.contracts import CaseRegistered, Event, NotificationSent, ReferralOverdue
+from shared.contracts import (
+    AreaCodes,
+    CaseRegistered,
+    Event,
+    NotificationFailed,
+    NotificationSent,
+    ReferralOverdue,
+)
 from shared.identity import normalise_phone
 from shared.outbox import add_event
+
+ALL_CHANNELS = "semua"
+UNFINISHED = ("pending", "sending")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When messages may go: the clock's reading now, and the quiet hours."""
+
+    now: datetime
+    quiet: QuietHours
 
 
 async def remember_recipient(*, session: AsyncSession, registered: CaseRegistered) -> None:
@@ -27,83 +66,271 @@ async def remember_recipient(*, session: AsyncSession, registered: CaseRegistere
             case_id=registered.case_id,
             registration_number=registered.registration_number,
             phone=registered.person.phone,
+            email=registered.person.email,
+            contact=registered.contact,
+            urgent=registered.urgent,
             desa_code=registered.area.desa,
         )
     )
     await session.flush()
 
 
-async def notify(*, session: AsyncSession, event: Event, channel: Channel) -> Notification | None:
-    """Tell the citizen (or, without a phone, their village office) about `event`, if it
-    is something they should hear."""
+async def notify(*, session: AsyncSession, event: Event, timing: Timing) -> Notification | None:
+    """Queue the message about `event` for the citizen (or, when they cannot be reached on
+    their channel, their village office), if it is something they should hear."""
     recipient = await session.get(Recipient, event.case_id)
     if recipient is None:
         # case.registered is consumed separately and may not be applied yet: retry later.
         raise NotYet(f"recipient of case {event.case_id} not known yet")
     before = COMES_AFTER.get(event.type)
-    if before is not None and not await _was_told(session, event.case_id, before):
-        raise NotYet(f"the message about {before} is not sent yet")
-    reachable = recipient.phone and await session.get(OptOut, recipient.phone) is None
-    kind = "citizen" if reachable else "village_office"
-    body = compose(event, registration_number=recipient.registration_number)
-    if body is None:
+    if before is not None and not await _was_queued(session, event.case_id, before):
+        raise NotYet(f"the message about {before} is not queued yet")
+    message = message_for(event, registration_number=recipient.registration_number)
+    if message is None:
         return None
-    # A citizen without a phone, or who opted out, is told through their village office.
-    to = recipient.phone if reachable and recipient.phone else f"kantor-desa:{recipient.desa_code}"
-    return await _send(session, event, channel, kind=kind, to=to, body=body)
+    opted_out = bool(recipient.phone) and await session.get(OptOut, recipient.phone) is not None
+    route = citizen_route(
+        contact=recipient.contact,  # type: ignore[arg-type]
+        phone=recipient.phone,
+        email=recipient.email,
+        desa_code=recipient.desa_code,
+        opted_out=opted_out,
+    )
+    return await _queue(session, event, route, message, urgent=recipient.urgent, timing=timing)
 
 
 async def tell_officer(
-    *, session: AsyncSession, event: ReferralOverdue, channel: Channel, address: str
+    *, session: AsyncSession, event: ReferralOverdue, address: str, timing: Timing
 ) -> Notification:
     """Escalate an overdue referral to the secretariat head, once per escalation."""
     recipient = await session.get(Recipient, event.case_id)
     number = recipient.registration_number if recipient else None
-    body = compose_overdue(event, registration_number=number)
-    to = f"{address}:{event.area.kabupaten}"
-    return await _send(session, event, channel, kind="officer", to=to, body=body)
+    route = Route("officer", INBOX, f"{address}:{event.area.kabupaten}")
+    message = overdue_message(event, registration_number=number)
+    return await _queue(session, event, route, message, urgent=event.urgent, timing=timing)
 
 
-async def _send(
-    session: AsyncSession, event: Event, channel: Channel, *, kind: str, to: str, body: str
+async def _queue(
+    session: AsyncSession,
+    event: Event,
+    route: Route,
+    message: Message,
+    *,
+    urgent: bool,
+    timing: Timing,
 ) -> Notification:
-    """Record, deliver and announce one message about `event`, at most once per recipient
-    kind and channel."""
+    template = await template_text(session=session, kind=message.kind, channel=route.channel)
+    body = render(template, message.values)
     parts = sms_parts(body)
     notification = Notification(
         source_event_id=event.event_id,
         case_id=event.case_id,
         about_event=event.type,
-        recipient_kind=kind,
-        channel=channel.name,
+        kind=message.kind,
+        recipient_kind=route.recipient_kind,
+        channel=route.channel,
+        to=route.to,
+        subject=f"SLRT: {KINDS[message.kind].label}",
         body=body,
         encoding=parts.encoding,
         segments=parts.segments,
+        urgent=urgent,
+        # created_at stays the real time of queueing: it orders a case's messages.
+        next_attempt_at=timing.quiet.release(timing.now, urgent=urgent),
+        desa_code=event.area.desa,
+        trace_id=event.trace_id,
     )
     session.add(notification)
-    await session.flush()  # the unique constraint refuses a second message before delivery
-    await channel.deliver(to=to, body=body)
-    add_event(
-        session,
-        NotificationSent(
-            case_id=event.case_id,
-            area=event.area,
-            trace_id=event.trace_id,
-            actor=service_actor("notify", event.area.kabupaten),
-            notification_id=notification.id,
-            about_event=event.type,
-            recipient_kind=kind,
-            channel=channel.name,
-        ),
-    )
+    await session.flush()  # the unique constraint refuses a second message for this event
     return notification
 
 
-async def _was_told(session: AsyncSession, case_id: UUID, about_event: str) -> bool:
+async def _was_queued(session: AsyncSession, case_id: UUID, about_event: str) -> bool:
     query = select(Notification.id).where(
         Notification.case_id == case_id, Notification.about_event == about_event
     )
     return (await session.exec(query.limit(1))).first() is not None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A message a dispatcher took for one attempt. `recovered`: a crashed sender had it."""
+
+    notification: Notification
+    recovered: bool
+
+
+async def claim_due(
+    *, session: AsyncSession, now: datetime, lease: timedelta, limit: int
+) -> list[Claim]:
+    """Take up to `limit` messages whose time has come, at most one per case and recipient
+    (the oldest unfinished one, so a case's messages arrive in order); the caller commits.
+
+    A message stays `sending` until `claimed_until`; after that a crashed dispatcher's
+    message is taken over. The conditional update lets two dispatchers race safely.
+    """
+    due = (col(Notification.status) == "pending") & (col(Notification.next_attempt_at) <= now)
+    stale = (col(Notification.status) == "sending") & (col(Notification.claimed_until) < now)
+    query = select(Notification).where(due | stale).order_by(col(Notification.created_at))
+    candidates = (await session.exec(query.limit(limit * 4))).all()
+    firsts = await _oldest_unfinished(session, {n.case_id for n in candidates})
+    claims: list[Claim] = []
+    for n in candidates:
+        if len(claims) == limit or firsts.get((n.case_id, n.recipient_kind)) != n.id:
+            continue
+        taken = await session.exec(
+            update(Notification)
+            .where(
+                col(Notification.id) == n.id,
+                col(Notification.status) == n.status,
+                col(Notification.attempts) == n.attempts,
+            )
+            .values(status="sending", attempts=n.attempts + 1, claimed_until=now + lease)
+        )
+        if taken.rowcount == 1:
+            claims.append(Claim(n, recovered=n.status == "sending"))
+    for claim in claims:
+        await session.refresh(claim.notification)
+    return claims
+
+
+async def _oldest_unfinished(
+    session: AsyncSession, case_ids: set[UUID]
+) -> dict[tuple[UUID, str], UUID]:
+    if not case_ids:
+        return {}
+    query = (
+        select(Notification.case_id, Notification.recipient_kind, Notification.id)
+        .where(col(Notification.case_id).in_(case_ids))
+        .where(col(Notification.status).in_(UNFINISHED))
+        .order_by(col(Notification.created_at).desc())
+    )
+    # Newest first, so the oldest of each case and recipient is the one left in the dict.
+    return {(case, kind): nid for case, kind, nid in (await session.exec(query)).all()}
+
+
+async def record_sent(
+    *, session: AsyncSession, claim: Claim, provider_id: str | None, now: datetime
+) -> None:
+    """The channel took the message: mark it sent and raise `notification.sent`."""
+    n = await _still_claimed(session, claim)
+    if n is None:
+        return
+    n.status, n.provider_id, n.sent_at, n.claimed_until = "sent", provider_id, now, None
+    n.last_error = None
+    add_event(session, _sent_event(n))
+
+
+async def record_failure(
+    *,
+    session: AsyncSession,
+    claim: Claim,
+    reason: str,
+    retryable: bool,
+    policy: RetryPolicy,
+    timing: Timing,
+) -> None:
+    """Try again after the back-off (outside quiet hours), or give up and say so."""
+    n = await _still_claimed(session, claim)
+    if n is None:
+        return
+    n.last_error, n.claimed_until = reason[:500], None
+    if retryable and not policy.exhausted(n.attempts):
+        n.status = "pending"
+        retry_at = timing.now + policy.delay(n.attempts)
+        n.next_attempt_at = timing.quiet.release(retry_at, urgent=n.urgent)
+        return
+    _fail(session, n, reason)
+
+
+def _fail(session: AsyncSession, n: Notification, reason: str) -> None:
+    n.status, n.last_error = "failed", reason[:500]
+    add_event(
+        session,
+        NotificationFailed(
+            **_envelope(n),
+            notification_id=n.id,
+            about_event=n.about_event,
+            recipient_kind=n.recipient_kind,
+            channel=n.channel,
+            reason=reason[:500],
+            attempts=n.attempts,
+        ),
+    )
+
+
+async def _still_claimed(session: AsyncSession, claim: Claim) -> Notification | None:
+    """The message, if this dispatcher's claim on it still holds (no one took it over)."""
+    n = await session.get(Notification, claim.notification.id)
+    held = n is not None and n.status == "sending" and n.attempts == claim.notification.attempts
+    return n if held else None
+
+
+def _envelope(n: Notification) -> dict[str, object]:
+    return {
+        "case_id": n.case_id,
+        "area": AreaCodes.of(DesaPath.of(n.desa_code)),
+        "trace_id": n.trace_id,
+        "actor": service_actor("notify", DesaPath.of(n.desa_code).kabupaten),
+    }
+
+
+def _sent_event(n: Notification) -> NotificationSent:
+    return NotificationSent(
+        **_envelope(n),
+        notification_id=n.id,
+        about_event=n.about_event,
+        recipient_kind=n.recipient_kind,
+        channel=n.channel,
+    )
+
+
+async def record_receipt(
+    *,
+    session: AsyncSession,
+    reference: UUID | None,
+    provider_id: str | None,
+    delivered: bool,
+    error: str | None,
+    now: datetime,
+) -> int:
+    """Apply a gateway's delivery receipt; a report of non-delivery makes the message
+    failed (once), so the village office can tell the citizen another way."""
+    if reference is not None:
+        n = await session.get(Notification, reference)
+    elif provider_id:
+        query = select(Notification).where(Notification.provider_id == provider_id)
+        n = (await session.exec(query)).first()
+    else:
+        n = None
+    if n is None or n.status not in ("sending", "sent", "delivered"):
+        return 0
+    if delivered:
+        n.status, n.delivered_at = "delivered", now
+    else:
+        _fail(session, n, f"tidak sampai ke penerima: {error or 'laporan gateway'}")
+    await session.commit()
+    return 1
+
+
+async def resend(
+    *, session: AsyncSession, notification_id: UUID, now: datetime, principal: Principal
+) -> Notification:
+    """Put a failed message back in the queue (a person decided to try again); audited."""
+    n = await session.get(Notification, notification_id)
+    if n is None:
+        raise LookupError(notification_id)
+    if n.status != "failed":
+        raise ValueError("hanya pesan yang gagal yang dapat dikirim ulang")
+    n.status, n.attempts, n.next_attempt_at, n.claimed_until = "pending", 0, now, None
+    audit(
+        session=session,
+        principal=principal,
+        action="resend_notification",
+        purpose="kirim ulang pesan yang gagal",
+        case_id=n.case_id,
+    )
+    return n
 
 
 async def record_reply(*, session: AsyncSession, sender: str, text: str) -> str | None:
@@ -119,6 +346,80 @@ async def record_reply(*, session: AsyncSession, sender: str, text: str) -> str 
     return intent
 
 
+async def template_text(*, session: AsyncSession, kind: str, channel: str) -> str:
+    """The district's text for this kind on this channel, else for every channel, else the
+    built-in one."""
+    for which in (channel, ALL_CHANNELS):
+        own = await session.get(MessageTemplate, (kind, which))
+        if own is not None:
+            return own.body
+    return KINDS[kind].default
+
+
+async def district_templates(*, session: AsyncSession) -> dict[tuple[str, str], str]:
+    """The district's own texts by (kind, channel)."""
+    rows = (await session.exec(select(MessageTemplate))).all()
+    return {(row.kind, row.channel): row.body for row in rows}
+
+
+async def save_template(
+    *,
+    session: AsyncSession,
+    kind: str,
+    channel: str,
+    body: str,
+    principal: Principal,
+    now: datetime,
+) -> MessageTemplate:
+    """Replace a kind's text on a channel, after checking it renders (TemplateProblem)."""
+    check_template(kind, body)
+    editor = principal.username
+    own = await session.get(MessageTemplate, (kind, channel))
+    if own is None:
+        own = MessageTemplate(kind=kind, channel=channel, body=body, updated_by=editor)
+        session.add(own)
+    own.body, own.updated_by, own.updated_at = body, editor, now
+    audit(
+        session=session,
+        principal=principal,
+        action="change_template",
+        purpose=f"templat {kind} ({channel})",
+    )
+    return own
+
+
+async def reset_template(
+    *, session: AsyncSession, kind: str, channel: str, principal: Principal
+) -> None:
+    """Back to the every-channel text (or the built-in one) for this kind and channel."""
+    own = await session.get(MessageTemplate, (kind, channel))
+    if own is not None:
+        await session.delete(own)
+    audit(
+        session=session,
+        principal=principal,
+        action="reset_template",
+        purpose=f"templat {kind} ({channel})",
+    )
+
+
 async def notifications_of_case(*, session: AsyncSession, case_id: UUID) -> list[Notification]:
     query = select(Notification).where(Notification.case_id == case_id)
     return list((await session.exec(query.order_by(col(Notification.created_at)))).all())
+
+
+async def recent_notifications(
+    *, session: AsyncSession, status: str | None, limit: int = 200
+) -> list[Notification]:
+    """The newest messages, optionally of one status (the secretariat's list of failures)."""
+    query = select(Notification)
+    if status:
+        query = query.where(Notification.status == status)
+    return list(
+        (await session.exec(query.order_by(col(Notification.created_at).desc()).limit(limit))).all()
+    )
+
+
+async def count_by_status(*, session: AsyncSession) -> dict[str, int]:
+    query = select(Notification.status, func.count()).group_by(Notification.status)
+    return {status: count for status, count in (await session.exec(query)).all()}

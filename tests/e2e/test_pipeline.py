@@ -136,7 +136,9 @@ def test_a_case_reaches_its_notifications_and_the_timeline_shows_every_step(stac
     ).json()
     assert [r["destination"] for r in referrals] == ["bpjs_dinkes"]
     sent = httpx.get(
-        f"{stack.url('notify')}/api/notifications", params={"case_id": created["id"]}
+        f"{stack.url('notify')}/api/notifications",
+        params={"case_id": created["id"]},
+        headers=stack.auth(service="notify"),
     ).json()
     assert sorted(n["about_event"] for n in sent if n["recipient_kind"] == "citizen") == [
         "case.registered",
@@ -273,7 +275,9 @@ def test_a_case_forwarded_by_its_village_is_served_and_closed_and_the_citizen_to
 
     def told_closed() -> list[str]:
         sent = httpx.get(
-            f"{stack.url('notify')}/api/notifications", params={"case_id": created["id"]}
+            f"{stack.url('notify')}/api/notifications",
+            params={"case_id": created["id"]},
+            headers=stack.auth(service="notify"),
         ).json()
         return [n["about_event"] for n in sent if n["about_event"] == "case.closed"]
 

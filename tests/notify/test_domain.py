@@ -4,9 +4,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.notify.domain import GSM7_BASIC, SmsParts, compose, reply_intent, sms_parts
+from services.notify.domain import reply_intent
+from services.notify.messages import (
+    GSM7_BASIC,
+    KINDS,
+    SAMPLE_VALUES,
+    SmsParts,
+    render,
+    sms_parts,
+)
 from shared.contracts import Category
 from tests.events import case_registered
+from tests.notify.texts import built_in_text
 
 
 @pytest.mark.parametrize(
@@ -38,9 +47,23 @@ def test_gsm_segments_never_exceed_their_capacity(text: str) -> None:
 
 
 def test_built_in_messages_fit_in_two_segments() -> None:
-    event = case_registered(category=Category.PKH)
-    parts = sms_parts(compose(event, registration_number=event.registration_number))
+    event = case_registered(category=Category.PKH, missing_documents=["KTP", "KK", "SKTM"])
+    text = built_in_text(event)
+    assert text is not None and "Dokumen yang masih kurang: KTP, KK, SKTM" in text
+    parts = sms_parts(text)
     assert parts.encoding == "GSM-7" and parts.segments <= 2
+
+
+def test_without_missing_documents_the_registration_says_nothing_of_them() -> None:
+    text = built_in_text(case_registered(category=Category.PKH))
+    assert text is not None and "Dokumen" not in text and "  " not in text
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_built_in_text_renders_with_its_values(kind: str) -> None:
+    spec = KINDS[kind]
+    text = render(spec.default, {name: SAMPLE_VALUES[name] for name in spec.values})
+    assert text.startswith("SLRT") and "{" not in text
 
 
 @pytest.mark.parametrize(

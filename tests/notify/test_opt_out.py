@@ -19,9 +19,7 @@ async def test_stop_sends_later_messages_to_the_village_office_and_mulai_undoes_
     assert stopped.json() == {"intent": "opt_out"}
     after = await notify.register()
     assert notify.told(after) == ["kantor-desa:33.17.01.2001"]
-    listed = (
-        await notify.client.get("/api/notifications", params={"case_id": str(after.case_id)})
-    ).json()
+    listed = await notify.of_case(after.case_id)
     assert listed[0]["recipient_kind"] == "village_office"
     assert listed[0]["encoding"] == "GSM-7" and listed[0]["segments"] == 1
 

@@ -4,15 +4,16 @@ from uuid import uuid4
 
 import pytest
 
-from services.notify.domain import compose, sms_parts
+from services.notify.messages import sms_parts
 from tests.events import case_closed, referral_updated
+from tests.notify.texts import built_in_text
 
 REG = "3317012001-2611-0007"
 
 
 def _told(**changes: object) -> str | None:
     status = str(changes.pop("status", "accepted"))
-    return compose(referral_updated(uuid4(), status, **changes), registration_number=REG)
+    return built_in_text(referral_updated(uuid4(), status, **changes), REG)
 
 
 def test_a_rejection_to_correct_says_what_to_do_at_the_village() -> None:
@@ -61,5 +62,5 @@ def test_internal_steps_are_not_sent_to_the_citizen(changes: dict[str, object]) 
 
 
 def test_closing_names_the_outcome() -> None:
-    text = compose(case_closed(uuid4()), registration_number=REG)
+    text = built_in_text(case_closed(uuid4()), REG)
     assert text is not None and "selesai" in text and "dilayani" in text

@@ -9,7 +9,6 @@ from uuid import UUID
 import nats
 import pytest
 from faststream.nats import NatsBroker
-from nats.js.api import ConsumerConfig, DeliverPolicy
 from sqlmodel import Field, SQLModel, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,7 +19,7 @@ from shared.outbox import OutboxMessage, OutboxRelay, add_event, pending_count
 from shared.runtime import RUNTIME_TABLES, jetstream_publisher
 from shared.topology import MAX_ATTEMPTS, dead_letter_subject
 from slrt.natsserver import NatsServer
-from tests.events import case_registered
+from tests.events import case_registered, stored
 
 
 class Applied(SQLModel, table=True):
@@ -53,18 +52,7 @@ class Harness:
             await nc.close()
 
     async def stored(self, subject: str) -> list[nats.aio.msg.Msg]:
-        """Every message the stream holds on `subject`, read without consuming."""
-        nc = await nats.connect(self.nats.url)
-        try:
-            js = nc.jetstream()
-            config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, inactive_threshold=10.0)
-            sub = await js.pull_subscribe(subject, stream=STREAM_NAME, config=config)
-            try:
-                return await sub.fetch(100, timeout=1)
-            except nats.errors.TimeoutError:
-                return []
-        finally:
-            await nc.close()
+        return await stored(self.nats.url, subject)
 
 
 async def wait_until(check: Callable[[], object], timeout: float = 10.0) -> None:

@@ -56,6 +56,12 @@ templates = service_templates(Path(__file__).with_name("templates"))
 router = APIRouter(include_in_schema=False)
 sign_in = sign_in_pages(templates, cookie_name=SESSION_COOKIE, home="/kasus")
 CATEGORIES = [(c.value, label) for c, label in CATEGORY_LABELS.items()]
+CONTACTS = [
+    ("sms", "SMS"),
+    ("whatsapp", "WhatsApp"),
+    ("email", "E-mail"),
+    ("none", "Tidak mau dikabari lewat HP/e-mail (kabar lewat kantor desa)"),
+]
 DOCUMENT_CHOICES = [(d.value, label) for d, label in DOCUMENT_LABELS.items()]
 RESOLUTION_CHOICES = [
     (Resolution.INFORMATION.value, "Informasi"),
@@ -237,6 +243,7 @@ def register_form(
         categories=CATEGORIES,
         floors=list(FLOOR_LABELS.items()),
         electricity=list(ELECTRICITY_LABELS.items()),
+        contacts=CONTACTS,
         **context,
     )
 

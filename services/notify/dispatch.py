@@ -1,0 +1,135 @@
+"""The dispatcher: sends queued messages through their channels, paced per gateway.
+
+Each round claims due messages (committed before anything is sent, so a crash leaves them
+`sending` with a lease), sends them, and records each outcome in its own transaction. A
+message whose sender crashed is taken over when its lease ends: resent with the same
+reference on a channel that de-duplicates on it, else reported failed, never sent twice.
+"""
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from services.notify import service
+from services.notify.channels import DeliveryError, Outgoing, Transport
+from services.notify.domain import QuietHours, RetryPolicy
+from services.notify.service import Claim, Timing
+from shared.db import SessionFactory
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+Clock = Callable[[], datetime]
+LOST = (
+    "status pengiriman tidak diketahui (layanan terhenti saat mengirim); "
+    "periksa dulu sebelum mengirim ulang"
+)
+
+
+class RateLimiter:
+    """At most `per_second` sends through one gateway: each waits for its slot."""
+
+    def __init__(
+        self,
+        per_second: float,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.interval = 1.0 / per_second
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait_turn(self) -> None:
+        async with self._lock:
+            now = self.monotonic()
+            slot = max(self._next, now)
+            self._next = slot + self.interval
+        if slot > now:
+            await self.sleep(slot - now)
+
+
+@dataclass
+class Dispatcher:
+    sessions: SessionFactory
+    transports: dict[str, Transport]
+    limiters: dict[str, RateLimiter]
+    clock: Clock
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    quiet: QuietHours = field(default_factory=QuietHours)
+    lease: timedelta = timedelta(seconds=60)
+    batch: int = 20
+    poll_seconds: float = 1.0
+    after_commit: Callable[[], None] = lambda: None
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Dispatch until cancelled; a failing round is logged and the next one tries again."""
+        while True:
+            try:
+                handled = await self.dispatch_due()
+            except Exception:
+                log.exception("dispatch_round_failed")
+                handled = 0
+            if handled:
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
+            self._wake.clear()
+
+    async def dispatch_due(self) -> int:
+        """One round: claim what is due and deliver it; returns how many were handled."""
+        async with self.sessions() as session:
+            claims = await service.claim_due(
+                session=session, now=self.clock(), lease=self.lease, limit=self.batch
+            )
+            await session.commit()
+        await asyncio.gather(*(self._deliver(claim) for claim in claims))
+        if claims:
+            self.after_commit()
+        return len(claims)
+
+    async def _deliver(self, claim: Claim) -> None:
+        n = claim.notification
+        transport = self.transports[n.channel]
+        if claim.recovered and not transport.idempotent:
+            await self._record_failure(claim, LOST, retryable=False)
+            return
+        await self.limiters[n.channel].wait_turn()
+        message = Outgoing(reference=n.id, to=n.to, body=n.body, subject=n.subject)
+        try:
+            provider_id = await transport.send(message)
+        except DeliveryError as exc:
+            log.warning("notification_not_delivered", reason=exc.reason, attempt=n.attempts)
+            await self._record_failure(claim, exc.reason, retryable=exc.retryable)
+            return
+        except Exception as exc:  # a channel's own bug: retried like an outage, and logged
+            log.exception("notification_channel_error")
+            await self._record_failure(claim, f"{type(exc).__name__}", retryable=True)
+            return
+        async with self.sessions() as session:
+            await service.record_sent(
+                session=session, claim=claim, provider_id=provider_id, now=self.clock()
+            )
+            await session.commit()
+        log.info("notification_sent", channel=n.channel, kind=n.kind, attempt=n.attempts)
+
+    async def _record_failure(self, claim: Claim, reason: str, *, retryable: bool) -> None:
+        async with self.sessions() as session:
+            await service.record_failure(
+                session=session,
+                claim=claim,
+                reason=reason,
+                retryable=retryable,
+                policy=self.policy,
+                timing=Timing(self.clock(), self.quiet),
+            )
+            await session.commit()
