@@ -49,7 +49,7 @@ def _message(err: dict[str, Any]) -> str:
     kind = err.get("type", "")
     if kind == "value_error":
         return str(err.get("ctx", {}).get("error", err.get("msg", "")))
-    if kind == "enum":
+    if kind in ("enum", "literal_error"):
         expected = err.get("ctx", {}).get("expected", "")
         return f"pilihan tidak dikenal; pilih salah satu dari: {expected}"
     return _MESSAGES.get(kind, "isian tidak valid")

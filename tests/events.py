@@ -36,7 +36,10 @@ def envelope(case_id: UUID | None = None, desa: str = "33.17.01.2001") -> dict[s
 
 
 def case_registered(
-    case_id: UUID | None = None, phone: str | None = None, **changes: Any
+    case_id: UUID | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    **changes: Any,
 ) -> CaseRegistered:
     """Siti Aminah's reactivation complaint, registered in Ronggo Mulyo."""
     person = Person(
@@ -45,6 +48,7 @@ def case_registered(
         birth_date=date(1985, 7, 5),
         sex=Sex.FEMALE,
         phone=phone,
+        email=email,
     )
     fields = {
         "registration_number": f"3317012001-2611-{uuid4().int % 10000:04d}",

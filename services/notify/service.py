@@ -178,17 +178,19 @@ async def claim_due(
     for n in candidates:
         if len(claims) == limit or firsts.get((n.case_id, n.recipient_kind)) != n.id:
             continue
+        # Read before the update: the session writes the new values into `n` as well.
+        was_sending, attempts = n.status == "sending", n.attempts
         taken = await session.exec(
             update(Notification)
             .where(
                 col(Notification.id) == n.id,
                 col(Notification.status) == n.status,
-                col(Notification.attempts) == n.attempts,
+                col(Notification.attempts) == attempts,
             )
-            .values(status="sending", attempts=n.attempts + 1, claimed_until=now + lease)
+            .values(status="sending", attempts=attempts + 1, claimed_until=now + lease)
         )
         if taken.rowcount == 1:
-            claims.append(Claim(n, recovered=n.status == "sending"))
+            claims.append(Claim(n, recovered=was_sending))
     for claim in claims:
         await session.refresh(claim.notification)
     return claims

@@ -2,10 +2,11 @@
 
 import asyncio
 import shutil
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
@@ -16,18 +17,29 @@ from slrt.services import spec_of
 from slrt.up import DEMO_USERS_ENV, ServiceProcess, service_processes, wait_ready
 from tests.conftest import IN_CI, DatabaseFactory
 
+T = TypeVar("T")
+
+
+def run_async(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` to its end in a thread: Playwright's sync API may already run an event
+    loop in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
 
 @contextmanager
 def running_services(
-    names: list[str], var_dir: Path, databases: DatabaseFactory
+    names: list[str],
+    var_dir: Path,
+    databases: DatabaseFactory,
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[NatsServer, dict[str, ServiceProcess]]]:
     """A provisioned nats-server and the named services (with the demo operators), each
-    with its own fresh database and a log file in `var_dir`; stopped at the end."""
+    with its own fresh database and a log file in `var_dir`, plus any `env`; stopped at
+    the end."""
     nats = NatsServer(port=free_port(), store_dir=var_dir / "nats")
     nats.start()
-    # In a thread: Playwright's sync API may already run an event loop in this one.
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, provision(nats.url)).result()
+    run_async(provision(nats.url))
     services = service_processes(
         [spec_of(name) for name in names],
         nats_url=nats.url,
@@ -40,6 +52,7 @@ def running_services(
             **DEMO_USERS_ENV,
             "SLRT_REFERRAL_OVERDUE_CHECK_SECONDS": "1",
             "SLRT_NOTIFY_QUIET_HOURS": "false",
+            **(env or {}),
         },
         log_dir=var_dir,
     )
