@@ -269,6 +269,9 @@ class NotificationSent(Event):
     about_event: str
     recipient_kind: Literal["citizen", "village_office", "officer"]
     channel: str
+    # What the person read (it names the case, never a NIK or number), so the village
+    # office can repeat it to a citizen who asks.
+    text: str = ""
 
 
 class NotificationFailed(Event):

@@ -73,6 +73,7 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("notify", CaseClosed),
     Subscription("notify", ReferralOverdue),
     Subscription("intake", NotificationFailed),
+    Subscription("notify", CaseEscalated),
 )
 
 

@@ -60,15 +60,14 @@ async def on_case_closed(session: AsyncSession, event: CaseClosed) -> None:
 
 
 async def on_notification_sent(session: AsyncSession, event: NotificationSent) -> None:
-    who = {"citizen": "warga", "village_office": "kantor desa"}.get(
-        event.recipient_kind, "kepala sekretariat"
-    )
+    who = {"citizen": "warga", "village_office": "kantor desa"}.get(event.recipient_kind, "petugas")
     await service.record_step(
         session=session,
         event=event,
         service="notify",
         step="Pemberitahuan terkirim",
-        note=f"Pesan tentang {event.about_event} dikirim ke {who} lewat {event.channel}",
+        note=f"Pesan tentang {event.about_event} dikirim ke {who} lewat {event.channel}"
+        + (f": “{event.text}”" if event.text else ""),
         status=None,
     )
 

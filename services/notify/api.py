@@ -5,6 +5,7 @@ People sign in (the secretariat reads messages; the head and admin edit template
 read and change is audited); gateways prove themselves with a shared token instead.
 """
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -246,9 +247,10 @@ async def whatsapp_statuses(
     notify: NotifyDep,
     signature: Annotated[str, Header(alias="X-Hub-Signature-256")] = "",
 ) -> ReceiptResult:
-    """WhatsApp Cloud API status webhook (`entry[].changes[].value.statuses[]`), signed by
-    Meta with the app secret: delivered and read mark the message delivered, failed makes
-    it failed."""
+    """WhatsApp Cloud API webhook, signed by Meta with the app secret. Statuses
+    (`entry[].changes[].value.statuses[]`): delivered and read mark the message delivered,
+    failed makes it failed. Citizens' messages (`value.messages[]`): STOP/BERHENTI and
+    MULAI/START work as they do by SMS."""
     secret = notify.settings.whatsapp_app_secret
     if not secret:
         raise Refusal(
@@ -262,8 +264,15 @@ async def whatsapp_statuses(
         body = json.loads(raw)
     except ValueError:
         raise Refusal(400, "Isi webhook bukan JSON.") from None
+    for reply in _whatsapp_values(body, "messages"):
+        text = reply.get("text")
+        if isinstance(text, dict) and isinstance(text.get("body"), str):
+            with contextlib.suppress(PhoneError):  # a sender we cannot read is ignored
+                await service.record_reply(
+                    session=session, sender=str(reply.get("from", "")), text=text["body"]
+                )
     updated = 0
-    for status in _whatsapp_statuses(body):
+    for status in _whatsapp_values(body, "statuses"):
         if status.get("status") not in ("delivered", "read", "failed"):
             continue
         first_error = next(iter(_list(status, "errors")), None)
@@ -279,13 +288,14 @@ async def whatsapp_statuses(
     return ReceiptResult(updated=updated)
 
 
-def _whatsapp_statuses(body: Any) -> list[dict[str, Any]]:
-    """The status objects of a webhook body; anything not shaped like Meta's is skipped."""
+def _whatsapp_values(body: Any, key: str) -> list[dict[str, Any]]:
+    """The `statuses` or `messages` objects of a webhook body; anything not shaped like
+    Meta's is skipped."""
     found: list[dict[str, Any]] = []
     for entry in _list(body, "entry"):
         for change in _list(entry, "changes"):
             value = change.get("value") if isinstance(change, dict) else None
-            found += [s for s in _list(value, "statuses") if isinstance(s, dict)]
+            found += [item for item in _list(value, key) if isinstance(item, dict)]
     return found
 
 

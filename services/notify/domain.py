@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta, tzinfo
 
 from shared.areas import WIB
 from shared.contracts import (
+    AreaCodes,
     CaseClosed,
     CaseRegistered,
     CaseVerified,
@@ -57,6 +58,14 @@ def citizen_route(
     if contact == "email" and email:
         return Route("citizen", "email", email)
     return Route("village_office", INBOX, f"kantor-desa:{desa_code}")
+
+
+def escalation_route(level: str, area: AreaCodes) -> Route:
+    """A case that left the village goes to its sub-district supervisor's box; one the
+    supervisor forwarded, to the district secretariat's."""
+    if level == "kecamatan":
+        return Route("officer", INBOX, f"supervisor:{area.kecamatan}")
+    return Route("officer", INBOX, f"sekretariat:{area.kabupaten}")
 
 
 @dataclass(frozen=True)

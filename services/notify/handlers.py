@@ -1,4 +1,5 @@
-"""Notify hears each step of a case and queues what the citizen (or the head) should hear."""
+"""Notify hears each step of a case and queues what the citizen, or an officer who must act
+(the supervisor or secretariat for an escalation, the head for overdue work), should hear."""
 
 from collections.abc import Callable
 
@@ -9,6 +10,7 @@ from services.notify.service import Timing
 from shared.consumer import subscribe
 from shared.contracts import (
     CaseClosed,
+    CaseEscalated,
     CaseRegistered,
     CaseVerified,
     Event,
@@ -40,9 +42,13 @@ def subscribe_all(
             session=session, event=event, address=officer_address, timing=timing()
         )
 
+    async def on_escalated(session: AsyncSession, event: CaseEscalated) -> None:
+        await service.tell_next_level(session=session, event=event, timing=timing())
+
     handlers: list[tuple[type[Event], Callable[..., object]]] = [
         (CaseRegistered, on_case_registered),
         (ReferralOverdue, on_overdue),
+        (CaseEscalated, on_escalated),
         *(
             (event, on_update)
             for event in (CaseVerified, ReferralCreated, ReferralUpdated, CaseClosed)

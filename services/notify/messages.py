@@ -14,12 +14,14 @@ from jinja2.sandbox import SandboxedEnvironment
 from shared.areas import WIB
 from shared.contracts import (
     CaseClosed,
+    CaseEscalated,
     CaseRegistered,
     CaseVerified,
     Event,
     ReferralCreated,
     ReferralOverdue,
     ReferralUpdated,
+    category_label,
 )
 
 
@@ -105,6 +107,12 @@ KINDS: dict[str, MessageKind] = {
         "SLRT: Kasus {{ nomor }} selesai. Hasil: {{ hasil }}. Terima kasih. Nilai layanan kami "
         "di halaman status SLRT.",
     ),
+    "eskalasi": MessageKind(
+        "Kasus diteruskan (untuk supervisor atau sekretariat)",
+        ("nomor", "kategori", "tujuan", "alasan", "mendesak"),
+        "SLRT{% if mendesak %} MENDESAK{% endif %}: kasus {{ nomor }} ({{ kategori }}) "
+        "diteruskan ke {{ tujuan }}: {{ alasan }}. Mohon diperiksa.",
+    ),
     "terlambat": MessageKind(
         "Rujukan terlambat (untuk kepala sekretariat)",
         ("kasus", "tujuan", "tahap", "batas", "mendesak"),
@@ -123,6 +131,7 @@ SAMPLE_VALUES: dict[str, Any] = {
     "langkah": "Silakan datang ke kantor desa.",
     "hasil": "selesai",
     "kasus": "kasus 3317012001-2611-0007",
+    "kategori": "PBI-JK/KIS tidak aktif (reaktivasi)",
     "tahap": "sent",
     "batas": "18-08-2026 16:00",
     "mendesak": True,
@@ -216,6 +225,23 @@ def _referral_update(event: ReferralUpdated, values: dict[str, Any]) -> Message 
         return Message("layanan_selesai", values | {"hasil": done})
     kind = STATUS_KINDS.get(event.status)
     return Message(kind, values) if kind else None
+
+
+ESCALATION_TARGETS = {"kecamatan": "supervisor kecamatan", "kabupaten": "sekretariat SLRT"}
+
+
+def escalation_message(event: CaseEscalated) -> Message:
+    """For the officer who must act next on a case that left the village or sub-district."""
+    return Message(
+        "eskalasi",
+        {
+            "nomor": event.registration_number,
+            "kategori": category_label(event.category),
+            "tujuan": ESCALATION_TARGETS[event.level],
+            "alasan": event.reason,
+            "mendesak": event.urgent,
+        },
+    )
 
 
 def overdue_message(event: ReferralOverdue, *, registration_number: str | None) -> Message:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import func, update
+from sqlalchemy import exists, func, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,12 +22,14 @@ from services.notify.domain import (
     RetryPolicy,
     Route,
     citizen_route,
+    escalation_route,
     reply_intent,
 )
 from services.notify.messages import (
     KINDS,
     Message,
     check_template,
+    escalation_message,
     message_for,
     overdue_message,
     render,
@@ -39,6 +42,7 @@ from shared.auth import Principal, service_actor
 from shared.consumer import NotYet
 from shared.contracts import (
     AreaCodes,
+    CaseEscalated,
     CaseRegistered,
     Event,
     NotificationFailed,
@@ -110,6 +114,13 @@ async def tell_officer(
     return await _queue(session, event, route, message, urgent=event.urgent, timing=timing)
 
 
+async def tell_next_level(*, session: AsyncSession, event: CaseEscalated, timing: Timing) -> None:
+    """The officer who must act on an escalated case hears of it (urgent ones at night too)."""
+    route = escalation_route(event.level, event.area)
+    message = escalation_message(event)
+    await _queue(session, event, route, message, urgent=event.urgent, timing=timing)
+
+
 async def _queue(
     session: AsyncSession,
     event: Event,
@@ -171,13 +182,19 @@ async def claim_due(
     """
     due = (col(Notification.status) == "pending") & (col(Notification.next_attempt_at) <= now)
     stale = (col(Notification.status) == "sending") & (col(Notification.claimed_until) < now)
-    query = select(Notification).where(due | stale).order_by(col(Notification.created_at))
-    candidates = (await session.exec(query.limit(limit * 4))).all()
-    firsts = await _oldest_unfinished(session, {n.case_id for n in candidates})
+    earlier = aliased(Notification)
+    waits_for_earlier = exists().where(
+        col(earlier.case_id) == col(Notification.case_id),
+        col(earlier.recipient_kind) == col(Notification.recipient_kind),
+        col(earlier.status).in_(UNFINISHED),
+        col(earlier.created_at) < col(Notification.created_at),
+    )
+    query = select(Notification).where(due | stale, ~waits_for_earlier)
+    candidates = (
+        await session.exec(query.order_by(col(Notification.created_at)).limit(limit))
+    ).all()
     claims: list[Claim] = []
     for n in candidates:
-        if len(claims) == limit or firsts.get((n.case_id, n.recipient_kind)) != n.id:
-            continue
         # Read before the update: the session writes the new values into `n` as well.
         was_sending, attempts = n.status == "sending", n.attempts
         taken = await session.exec(
@@ -194,21 +211,6 @@ async def claim_due(
     for claim in claims:
         await session.refresh(claim.notification)
     return claims
-
-
-async def _oldest_unfinished(
-    session: AsyncSession, case_ids: set[UUID]
-) -> dict[tuple[UUID, str], UUID]:
-    if not case_ids:
-        return {}
-    query = (
-        select(Notification.case_id, Notification.recipient_kind, Notification.id)
-        .where(col(Notification.case_id).in_(case_ids))
-        .where(col(Notification.status).in_(UNFINISHED))
-        .order_by(col(Notification.created_at).desc())
-    )
-    # Newest first, so the oldest of each case and recipient is the one left in the dict.
-    return {(case, kind): nid for case, kind, nid in (await session.exec(query)).all()}
 
 
 async def record_sent(
@@ -284,6 +286,7 @@ def _sent_event(n: Notification) -> NotificationSent:
         about_event=n.about_event,
         recipient_kind=n.recipient_kind,
         channel=n.channel,
+        text=n.body,
     )
 
 

@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from shared.contracts import NotificationFailed
+from shared.contracts import NotificationFailed, NotificationSent
 from tests.events import envelope, publish
 from tests.intake.conftest import Intake
 
@@ -73,3 +73,22 @@ async def test_a_failed_message_is_on_the_timeline_for_the_village_to_act(
     assert timeline[-1]["step"] == "Pemberitahuan gagal"
     assert "gateway menjawab 503" in timeline[-1]["note"]
     assert "Kabari warga langsung" in timeline[-1]["note"]
+
+
+async def test_the_timeline_says_what_the_citizen_read(intake: Intake) -> None:
+    case = (await intake.register()).json()
+    told = NotificationSent(
+        **envelope(UUID(case["id"])),
+        notification_id=uuid4(),
+        about_event="case.registered",
+        recipient_kind="citizen",
+        channel="sms",
+        text="SLRT: Pengaduan Anda tercatat.",
+    )
+    await publish(intake.runtime.settings.nats_url, told)
+    for _ in range(200):
+        timeline = (await intake.get(case["url"])).json()["timeline"]
+        if timeline[-1]["step"] == "Pemberitahuan terkirim":
+            break
+        await asyncio.sleep(0.05)
+    assert timeline[-1]["note"].endswith("ke warga lewat sms: “SLRT: Pengaduan Anda tercatat.”")

@@ -65,6 +65,20 @@ async def test_whatsapp_sends_the_cloud_api_message_and_hears_its_status(
         (sent,) = await notify.of_case(event.case_id)
         assert sent["channel"] == "whatsapp" and sent["status"] == "delivered"
 
+        stop = {"from": "6281234567890", "type": "text", "text": {"body": "BERHENTI"}}
+        reply = json.dumps({"entry": [{"changes": [{"value": {"messages": [stop]}}]}]}).encode()
+        reply_signature = (
+            "sha256=" + hmac.new(APP_SECRET.encode(), reply, hashlib.sha256).hexdigest()
+        )
+        await notify.client.post(
+            url, content=reply, headers={"X-Hub-Signature-256": reply_signature}
+        )
+        after = await notify.register(contact="whatsapp")
+        assert [n["recipient_kind"] for n in await notify.of_case(after.case_id)] == [
+            "village_office"
+        ]
+        assert len(gateway.requests) == 1  # nothing more went to the citizen's WhatsApp
+
         verify = {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "42"}
         assert (await notify.client.get(url, params=verify)).text == "42"
         wrong = verify | {"hub.verify_token": "guess"}
