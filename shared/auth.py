@@ -21,6 +21,7 @@ class Role(StrEnum):
     FRONT_OFFICE = "front_office"
     BACK_OFFICE = "back_office"
     COORDINATOR = "coordinator"
+    VILLAGE_HEAD = "village_head"  # kepala desa/lurah, where the village signs what leaves it
     SUPERVISOR = "supervisor"
     SECRETARIAT = "secretariat"
     SECRETARIAT_HEAD = "secretariat_head"
@@ -33,6 +34,7 @@ AREA_DOTS = {
     Role.FRONT_OFFICE: 3,
     Role.BACK_OFFICE: 3,
     Role.COORDINATOR: 3,
+    Role.VILLAGE_HEAD: 3,
     Role.SUPERVISOR: 2,
     Role.SECRETARIAT: 1,
     Role.SECRETARIAT_HEAD: 1,

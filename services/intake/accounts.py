@@ -28,5 +28,6 @@ async def seed_demo_users(*, session: AsyncSession, areas: AreaRegistry, kabupat
                 (f"desa-{code}", f"Front office {name}", Role.FRONT_OFFICE, desa.code, None),
                 (f"bo-{code}", f"Back office {name}", Role.BACK_OFFICE, desa.code, None),
                 (f"koor-{code}", f"Koordinator {name}", Role.COORDINATOR, desa.code, None),
+                (f"kades-{code}", f"Kepala desa {name}", Role.VILLAGE_HEAD, desa.code, None),
             ]
     return await add_demo_users(session=session, areas=areas, people=operators)

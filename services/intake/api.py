@@ -38,11 +38,14 @@ from services.intake.models import (
     PublicStatus,
     RatingIn,
     ReopenIn,
+    VillageRule,
+    VillageRuleIn,
+    VillageRulePublic,
 )
 from services.intake.workflow import Stage
 from shared import accounts
 from shared.accounts import AuditEntryPublic, LoginIn, LoginOut
-from shared.areas import WIB
+from shared.areas import WIB, UnknownAreaError
 from shared.auth import Principal
 from shared.contracts import Category, PrecheckReply
 from shared.errors import Refusal
@@ -268,9 +271,10 @@ async def act_on_case(
     runtime: RuntimeDep,
     principal: CurrentUser,
 ) -> CasePublic:
-    """The back office resolves or proposes, the coordinator approves or sends back, the
-    supervisor forwards or returns. 409 when the case is not at that step; 403 for a role
-    that does not take it."""
+    """The back office resolves or proposes, the coordinator (and, where the desa requires
+    it, the village head) approves or sends back, the supervisor forwards or returns, or
+    allows a referral without the citizen's consent. 409 when the case is not at that step;
+    403 for a role that does not take it."""
     await handling.act_on_case(
         session=session,
         principal=principal,
@@ -282,6 +286,30 @@ async def act_on_case(
     found = await service.get_case(session=session, case_id=case_id)
     assert found is not None
     return CasePublic.of_case(*found)
+
+
+@router.get("/villages/{desa_code}/rule", response_model=VillageRulePublic)
+async def village_rule(desa_code: str, session: SessionDep, principal: CurrentUser) -> VillageRule:
+    """Whether the desa's head signs what leaves the village, after the coordinator."""
+    return await handling.village_rule(session=session, desa_code=desa_code)
+
+
+@router.put("/villages/{desa_code}/rule", response_model=VillageRulePublic)
+async def set_village_rule(
+    desa_code: str,
+    data: VillageRuleIn,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: CurrentUser,
+) -> VillageRule:
+    """Set by the desa's coordinator or the district admin; audited."""
+    try:
+        runtime.areas.desa(desa_code)
+    except UnknownAreaError as exc:
+        raise Refusal(404, str(exc)) from None
+    return await handling.set_village_rule(
+        session=session, principal=principal, desa_code=desa_code, head_signs=data.head_signs
+    )
 
 
 @router.post("/cases/{case_id}/documents", status_code=201, response_model=DocumentChecklist)

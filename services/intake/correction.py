@@ -78,7 +78,7 @@ async def correct_identity(
         ),
         category=Category(case.category),
         urgent=case.urgent,
-        consent_to_share=case.consent_to_share,
+        consent_to_share=case.may_share(),
         changed=changed,
     )
     session.add(case)

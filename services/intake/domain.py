@@ -14,7 +14,14 @@ from shared.db import as_utc
 # Who may do what with cases (always within their own area).
 REGISTRARS = frozenset({Role.FRONT_OFFICE, Role.BACK_OFFICE, Role.SECRETARIAT})
 CASE_READERS = frozenset(
-    {Role.FRONT_OFFICE, Role.BACK_OFFICE, Role.COORDINATOR, Role.SUPERVISOR, Role.SECRETARIAT}
+    {
+        Role.FRONT_OFFICE,
+        Role.BACK_OFFICE,
+        Role.COORDINATOR,
+        Role.VILLAGE_HEAD,
+        Role.SUPERVISOR,
+        Role.SECRETARIAT,
+    }
 )
 # The admin manages users and reads the audit log, never a citizen's case itself.
 AUDIT_READERS = frozenset({Role.SUPERVISOR, Role.SECRETARIAT, Role.ADMIN})

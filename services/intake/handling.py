@@ -9,12 +9,12 @@ from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.intake.models import Case, CaseAction, TimelineEntry
+from services.intake.models import Case, CaseAction, TimelineEntry, VillageRule
 from services.intake.service import case_in_scope
 from services.intake.workflow import MOVES, Action, Stage, TransitionRefused, move
 from shared.accounts import audit
 from shared.areas import DesaPath
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.contracts import (
     AreaCodes,
     CaseEscalated,
@@ -39,20 +39,28 @@ async def act_on_case(
 ) -> Case:
     """Apply an operator's action to a case of their area, or refuse it with the reason."""
     case, _ = await case_in_scope(session=session, principal=principal, case_id=case_id)
+    rule = await session.get(VillageRule, case.desa_code)
+    source = Stage(case.stage)
     try:
         target = move(
-            Stage(case.stage),
+            source,
             command.action,
             principal.role,
             reason=command.reason,
             resolution=command.resolution,
+            consent=case.may_share(),
+            head_signs=rule is not None and rule.head_signs,
         )
     except TransitionRefused as refused:
         raise Refusal(REFUSAL_STATUS[refused.why], str(refused)) from None
     now = datetime.now(UTC)
     case.stage, case.updated_at = target.value, now
+    if command.action is Action.OVERRIDE_CONSENT:
+        case.consent_override_by = principal.username
+        case.consent_override_reason = command.reason.strip()
+        case.consent_override_at = now
     session.add(case)
-    event = _event_for(case, command, principal, trace_id)
+    event = _event_for(case, command, (source, target), principal, trace_id)
     if event is not None:
         add_event(session, event)
     session.add(
@@ -78,9 +86,15 @@ async def act_on_case(
 
 
 def _event_for(
-    case: Case, command: CaseAction, principal: Principal, trace_id: str
+    case: Case,
+    command: CaseAction,
+    moved: tuple[Stage, Stage],
+    principal: Principal,
+    trace_id: str,
 ) -> Event | None:
-    """The event an action raises; a proposal waiting for the coordinator raises none."""
+    """The event an action raises: leaving the village or the sub-district escalates, coming
+    back returns. None for a step inside the village, and for a consent override (the
+    forward that follows carries it)."""
     envelope = {
         "case_id": case.id,
         "area": AreaCodes.of(DesaPath.of(case.desa_code)),
@@ -88,20 +102,51 @@ def _event_for(
         "actor": principal.actor(),
     }
     reason = command.reason.strip()
+    source, target = moved
     if command.action is Action.RESOLVE_LOCALLY:
         assert command.resolution is not None  # move() refuses the action without one
         return CaseResolvedLocally(**envelope, resolution=command.resolution.value, note=reason)
-    if command.action in (Action.APPROVE, Action.FORWARD):
-        level = "kecamatan" if command.action is Action.APPROVE else "kabupaten"
+    if target in (Stage.SUPERVISOR, Stage.DISTRICT) and target is not source:
+        level = "kecamatan" if target is Stage.SUPERVISOR else "kabupaten"
         return CaseEscalated(
             **envelope,
             level=level,
-            reason=reason or "disetujui koordinator desa",
+            reason=reason or "disetujui desa",
             category=Category(case.category),
             urgent=case.urgent,
-            consent_to_share=case.consent_to_share,
+            consent_to_share=case.may_share(),
             registration_number=case.registration_number,
         )
-    if command.action in (Action.SEND_BACK, Action.RETURN_TO_VILLAGE):
+    if target is Stage.VILLAGE:
         return CaseReturned(**envelope, note=reason)
     return None
+
+
+async def village_rule(*, session: AsyncSession, desa_code: str) -> VillageRule:
+    found = await session.get(VillageRule, desa_code)
+    return found or VillageRule(desa_code=desa_code, head_signs=False, updated_by="-")
+
+
+async def set_village_rule(
+    *, session: AsyncSession, principal: Principal, desa_code: str, head_signs: bool
+) -> VillageRule:
+    """The desa's coordinator (or the district admin) decides whether its head signs."""
+    if principal.role not in (Role.COORDINATOR, Role.ADMIN) or not principal.covers(desa_code):
+        raise Refusal(403, "Hanya koordinator desa itu atau admin yang dapat mengubah aturan ini.")
+    rule = await session.get(VillageRule, desa_code)
+    if rule is None:
+        rule = VillageRule(desa_code=desa_code, updated_by=principal.username)
+    rule.head_signs, rule.updated_by, rule.updated_at = (
+        head_signs,
+        principal.username,
+        datetime.now(UTC),
+    )
+    session.add(rule)
+    audit(
+        session=session,
+        principal=principal,
+        action="aturan_desa",
+        purpose=f"kepala desa {'ikut' if head_signs else 'tidak ikut'} menyetujui ({desa_code})",
+    )
+    await session.commit()
+    return rule

@@ -165,6 +165,9 @@ class Case(SQLModel, table=True):
     documents_complete: bool = Field(default=False, index=True)
     consent_recorded_by: str | None = None
     consent_recorded_at: datetime | None = None
+    consent_override_by: str | None = None
+    consent_override_reason: str | None = None
+    consent_override_at: datetime | None = None
     status: str = CaseStatus.REGISTERED.value
     stage: str = Field(default=Stage.VILLAGE.value, index=True)
     idempotency_key: str | None = Field(default=None, unique=True)
@@ -176,6 +179,12 @@ class Case(SQLModel, table=True):
     precheck_json: str | None = None
     closed_at: datetime | None = None
     rating: int | None = None
+
+    def may_share(self) -> bool:
+        """The citizen's data may go to programs outside the village: they consented, or
+        their sub-district supervisor allowed it with a reason."""
+        return self.consent_to_share or self.consent_override_by is not None
+
     rating_comment: str | None = None
 
 
@@ -292,6 +301,28 @@ class CaseSummary(SQLModel):
         )
 
 
+class VillageRule(SQLModel, table=True):
+    """How a desa handles what leaves it: whether its head signs after the coordinator."""
+
+    __tablename__ = "village_rule"
+
+    desa_code: str = Field(primary_key=True)
+    head_signs: bool = False
+    updated_by: str
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class VillageRuleIn(SQLModel):
+    head_signs: bool = Field(
+        description="Kepala desa ikut menyetujui kasus yang keluar desa, sesudah koordinator"
+    )
+
+
+class VillageRulePublic(SQLModel):
+    desa_code: str
+    head_signs: bool
+
+
 class CaseAction(SQLModel):
     """An operator's step on a case: resolve it in the village, propose, approve, forward..."""
 
@@ -324,6 +355,8 @@ class CasePublic(CaseSummary):
     consent_recorded_by: str | None
     precheck: PrecheckReply | None
     consent_recorded_at: datetime | None
+    consent_override_by: str | None
+    consent_override_reason: str | None
     timeline: list[TimelineEntryPublic]
 
     @classmethod
@@ -343,6 +376,8 @@ class CasePublic(CaseSummary):
             if case.precheck_json
             else None,
             consent_recorded_at=case.consent_recorded_at,
+            consent_override_by=case.consent_override_by,
+            consent_override_reason=case.consent_override_reason,
             timeline=[
                 TimelineEntryPublic.model_validate(e, from_attributes=True) for e in timeline
             ],
@@ -354,6 +389,7 @@ TABLES = [
     Document.__table__,  # type: ignore[attr-defined]
     TimelineEntry.__table__,  # type: ignore[attr-defined]
     RegistrationCounter.__table__,  # type: ignore[attr-defined]
+    VillageRule.__table__,  # type: ignore[attr-defined]
     *ACCOUNT_TABLES,
 ]
 

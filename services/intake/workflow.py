@@ -2,8 +2,9 @@
 
 The back office answers what the village can and resolves the case locally, or proposes it
 upward with a reason; the village coordinator approves what leaves the village (or sends it
-back); the sub-district supervisor forwards it to the district secretariat or returns it to
-the village with a note. The village reviews, the district decides.
+back), and where the village requires it its head signs too; the sub-district supervisor
+forwards it to the district secretariat or returns it to the village with a note. The
+village reviews, the district decides.
 """
 
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ class Stage(StrEnum):
 
     VILLAGE = "village"
     AWAITING_APPROVAL = "awaiting_approval"
+    AWAITING_HEAD = "awaiting_head"
     SUPERVISOR = "supervisor"
     DISTRICT = "district"
     RESOLVED_LOCALLY = "resolved_locally"
@@ -25,6 +27,7 @@ class Stage(StrEnum):
 STAGE_LABELS = {
     Stage.VILLAGE: "Ditangani back office desa",
     Stage.AWAITING_APPROVAL: "Menunggu persetujuan koordinator desa",
+    Stage.AWAITING_HEAD: "Menunggu persetujuan kepala desa",
     Stage.SUPERVISOR: "Ditinjau supervisor kecamatan",
     Stage.DISTRICT: "Diteruskan ke Sekretariat SLRT kabupaten",
     Stage.RESOLVED_LOCALLY: "Selesai ditangani di desa",
@@ -36,8 +39,11 @@ class Action(StrEnum):
     PROPOSE_UPWARD = "propose_upward"
     APPROVE = "approve"
     SEND_BACK = "send_back"
+    HEAD_APPROVE = "head_approve"
+    HEAD_SEND_BACK = "head_send_back"
     FORWARD = "forward"
     RETURN_TO_VILLAGE = "return_to_village"
+    OVERRIDE_CONSENT = "override_consent"
 
 
 class Resolution(StrEnum):
@@ -87,6 +93,20 @@ MOVES: dict[Action, Move] = {
         "Kembalikan ke back office",
         "Dikembalikan koordinator",
     ),
+    Action.HEAD_APPROVE: Move(
+        Stage.AWAITING_HEAD,
+        Stage.SUPERVISOR,
+        Role.VILLAGE_HEAD,
+        "Setujui sebagai kepala desa dan kirim",
+        "Disetujui kepala desa",
+    ),
+    Action.HEAD_SEND_BACK: Move(
+        Stage.AWAITING_HEAD,
+        Stage.VILLAGE,
+        Role.VILLAGE_HEAD,
+        "Kembalikan ke back office",
+        "Dikembalikan kepala desa",
+    ),
     Action.FORWARD: Move(
         Stage.SUPERVISOR,
         Stage.DISTRICT,
@@ -101,7 +121,20 @@ MOVES: dict[Action, Move] = {
         "Kembalikan ke desa",
         "Dikembalikan ke desa",
     ),
+    # A citizen who did not consent (could not be asked, say) is referred outside the
+    # village only on the supervisor's word, with a reason; the case stays where it is.
+    Action.OVERRIDE_CONSENT: Move(
+        Stage.SUPERVISOR,
+        Stage.SUPERVISOR,
+        Role.SUPERVISOR,
+        "Izinkan rujukan tanpa persetujuan warga",
+        "Persetujuan warga dikecualikan supervisor",
+    ),
 }
+
+
+# Approvals may be given without a note; every other step says why.
+SILENT_APPROVALS = frozenset({Action.APPROVE, Action.HEAD_APPROVE})
 
 
 class TransitionRefused(Exception):
@@ -113,9 +146,18 @@ class TransitionRefused(Exception):
 
 
 def move(
-    stage: Stage, action: Action, role: Role, *, reason: str, resolution: Resolution | None
+    stage: Stage,
+    action: Action,
+    role: Role,
+    *,
+    reason: str,
+    resolution: Resolution | None,
+    consent: bool = False,
+    head_signs: bool = False,
 ) -> Stage:
-    """The stage after `action`, or TransitionRefused saying what is wrong."""
+    """The stage after `action`, or TransitionRefused saying what is wrong. `consent`: the
+    citizen's data may already be shared (they consented, or a supervisor allowed it);
+    `head_signs`: the village requires its head's approval after the coordinator's."""
     step = MOVES[action]
     if role is not step.role:
         raise TransitionRefused(
@@ -126,15 +168,28 @@ def move(
             f"Tidak bisa '{step.label}': kasus sedang pada tahap '{STAGE_LABELS[stage]}'.",
             why="stage",
         )
-    if action is not Action.APPROVE and len(reason.strip()) < 5:
+    if action is Action.OVERRIDE_CONSENT and consent:
+        raise TransitionRefused(
+            "Warga sudah setuju datanya dibagikan (atau sudah dikecualikan).", why="stage"
+        )
+    if action not in SILENT_APPROVALS and len(reason.strip()) < 5:
         raise TransitionRefused("Tuliskan alasan atau catatan (minimal 5 huruf).", why="input")
     if action is Action.RESOLVE_LOCALLY and resolution is None:
         raise TransitionRefused(
             "Pilih bentuk penyelesaian (informasi, dokumen, surat desa, dialihkan).", why="input"
         )
+    if action is Action.APPROVE and head_signs:
+        return Stage.AWAITING_HEAD
     return step.target
 
 
-def actions_for(stage: Stage, role: Role) -> list[Action]:
-    """The actions an operator of `role` can take on a case at `stage` (for the page's buttons)."""
-    return [action for action, step in MOVES.items() if step.source is stage and step.role is role]
+def actions_for(stage: Stage, role: Role, *, consent: bool = True) -> list[Action]:
+    """The actions an operator of `role` can take on a case at `stage` (for the page's
+    buttons); the consent override only where there is no consent."""
+    return [
+        action
+        for action, step in MOVES.items()
+        if step.source is stage
+        and step.role is role
+        and not (action is Action.OVERRIDE_CONSENT and consent)
+    ]

@@ -159,3 +159,42 @@ def test_check_first_keeps_the_form_and_says_when_verval_is_away(page: Page) -> 
     expect(page.get_by_label("Nama lengkap")).to_have_value("Sumarni Wulandari")
     page.get_by_role("button", name="Simpan dan beri nomor registrasi").click()
     expect(page.get_by_role("status")).to_contain_text("Kasus tersimpan")
+
+
+def test_the_village_head_signs_where_required_and_the_supervisor_may_waive_consent(
+    page: Page,
+) -> None:
+    sign_in(page, "koor-3317012002")
+    page.get_by_label("Kepala desa ikut menyetujui").check()
+    page.get_by_role("button", name="Simpan aturan desa").click()
+    expect(page.get_by_role("status")).to_contain_text("Aturan persetujuan desa disimpan")
+    expect(page.get_by_label("Kepala desa ikut menyetujui")).to_be_checked()
+
+    sign_in(page, "bo-3317012002")
+    page.goto("/kasus/baru")
+    fill_registration(page, "3317014507850032")  # the citizen's consent is not ticked
+    page.get_by_role("button", name="Simpan dan beri nomor registrasi").click()
+    number = page.get_by_role("heading", level=1).inner_text()
+    page.get_by_label("Alasan/catatan untuk: Usulkan ke kecamatan").fill("Perlu reaktivasi PBI")
+    page.get_by_role("button", name="Usulkan ke kecamatan").click()
+
+    sign_in(page, "koor-3317012002")
+    page.get_by_role("link", name=number).click()
+    page.get_by_role("button", name="Setujui dan kirim").click()
+    expect(page.get_by_text("Menunggu persetujuan kepala desa")).to_be_visible()
+
+    sign_in(page, "kades-3317012002")
+    page.get_by_role("link", name=number).click()
+    page.get_by_role("button", name="Setujui sebagai kepala desa dan kirim").click()
+    expect(page.get_by_text("Ditinjau supervisor kecamatan")).to_be_visible()
+
+    sign_in(page, "kec-331701")
+    page.get_by_label("Antrean").select_option("supervisor")
+    page.get_by_role("button", name="Tampilkan").click()
+    page.get_by_role("link", name=number).click()
+    expect(page.get_by_text("Belum ada persetujuan warga")).to_be_visible()
+    waive = "Izinkan rujukan tanpa persetujuan warga"
+    page.get_by_label(f"Alasan/catatan untuk: {waive}").fill("Warga dirawat dan tidak sadar")
+    page.get_by_role("button", name=waive).click()
+    expect(page.get_by_text("diizinkan oleh supervisor kec-331701")).to_be_visible()
+    expect(page.get_by_role("button", name=waive)).to_have_count(0)

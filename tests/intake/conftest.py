@@ -38,6 +38,7 @@ OPERATORS = {
     "fo-sumber": (Role.FRONT_OFFICE, "33.17.01.2001"),
     "bo-sumber": (Role.BACK_OFFICE, "33.17.01.2001"),
     "koor-sumber": (Role.COORDINATOR, "33.17.01.2001"),
+    "kades-sumber": (Role.VILLAGE_HEAD, "33.17.01.2001"),
     "fo-lasem": (Role.FRONT_OFFICE, "33.17.14.2008"),
     "sup-sumber": (Role.SUPERVISOR, "33.17.01"),
     "sup-lasem": (Role.SUPERVISOR, "33.17.14"),

@@ -12,6 +12,7 @@ MATRIX = {
     "register": {
         "fo-sumber": 201,
         "koor-sumber": 403,
+        "kades-sumber": 403,
         "bo-sumber": 201,
         "fo-lasem": 403,
         "sup-sumber": 403,
@@ -22,6 +23,7 @@ MATRIX = {
     "read": {
         "fo-sumber": 200,
         "koor-sumber": 200,
+        "kades-sumber": 200,
         "bo-sumber": 200,
         "fo-lasem": 404,
         "sup-sumber": 200,
@@ -32,6 +34,7 @@ MATRIX = {
     "list_sees_it": {
         "fo-sumber": True,
         "koor-sumber": True,
+        "kades-sumber": True,
         "bo-sumber": True,
         "fo-lasem": False,
         "sup-sumber": True,
@@ -42,6 +45,7 @@ MATRIX = {
     "audit": {
         "fo-sumber": 403,
         "koor-sumber": 403,
+        "kades-sumber": 403,
         "bo-sumber": 403,
         "fo-lasem": 403,
         "sup-sumber": 200,

@@ -122,3 +122,94 @@ def test_no_sequence_of_commands_leaves_the_graph(commands: list[tuple[Action, R
         )
         stage = new
     assert stage in Stage
+
+
+async def test_without_consent_only_the_supervisors_audited_word_lets_the_case_out(
+    intake: Intake,
+) -> None:
+    case = (await intake.register(consent_to_share=False)).json()
+    url = case["url"]
+    await act(intake, url, "bo-sumber", "propose_upward", "Perlu rujukan ke kabupaten")
+    too_early = await act(intake, url, "sup-sumber", "override_consent", "Warga dirawat, tak sadar")
+    assert too_early.status_code == 409  # still with the coordinator
+    await act(intake, url, "koor-sumber", "approve")
+    assert (await act(intake, url, "sup-sumber", "override_consent", "ok")).status_code == 422
+    by_village = await act(intake, url, "bo-sumber", "override_consent", "Warga tak sadar")
+    assert by_village.status_code == 403
+
+    allowed = await act(
+        intake, url, "sup-sumber", "override_consent", "Warga dirawat dan tidak sadar"
+    )
+    assert allowed.status_code == 200, allowed.text
+    body = allowed.json()
+    assert body["stage"] == "supervisor"
+    assert body["consent_override_by"] == "sup-sumber"
+    assert body["consent_override_reason"] == "Warga dirawat dan tidak sadar"
+    assert body["timeline"][-1]["step"] == "Persetujuan warga dikecualikan supervisor"
+    twice = await act(intake, url, "sup-sumber", "override_consent", "Sekali lagi ya")
+    assert twice.status_code == 409 and "sudah" in twice.json()["message"]
+
+    await act(intake, url, "sup-sumber", "forward", "Layak, teruskan ke Dinsos")
+    escalations = [
+        json.loads(row.payload)
+        for row in await intake.outbox()
+        if row.event_type == "case.escalated"
+    ]
+    assert [(e["level"], e["consent_to_share"]) for e in escalations] == [
+        ("kecamatan", False),
+        ("kabupaten", True),
+    ]
+    audit = (await intake.get(f"{url}/audit", as_user="admin")).json()
+    assert any(a["action"] == "override_consent" and a["username"] == "sup-sumber" for a in audit)
+
+
+async def test_where_the_village_requires_it_its_head_signs_after_the_coordinator(
+    intake: Intake,
+) -> None:
+    rule_url = "/api/villages/33.17.01.2001/rule"
+    assert (await intake.get(rule_url, as_user="bo-sumber")).json()["head_signs"] is False
+    refused = await intake.client.put(
+        rule_url, json={"head_signs": True}, headers=await intake.auth("bo-sumber")
+    )
+    assert refused.status_code == 403 and "koordinator" in refused.json()["message"]
+    other_desa = await intake.client.put(
+        "/api/villages/33.17.14.2008/rule",
+        json={"head_signs": True},
+        headers=await intake.auth("koor-sumber"),
+    )
+    assert other_desa.status_code == 403
+    unknown = await intake.client.put(
+        "/api/villages/33.17.99.9999/rule",
+        json={"head_signs": True},
+        headers=await intake.auth("admin"),
+    )
+    assert unknown.status_code == 404
+    set_rule = await intake.client.put(
+        rule_url, json={"head_signs": True}, headers=await intake.auth("koor-sumber")
+    )
+    assert set_rule.json() == {"desa_code": "33.17.01.2001", "head_signs": True}
+
+    case = (await intake.register()).json()
+    url = case["url"]
+    await act(intake, url, "bo-sumber", "propose_upward", "Perlu reaktivasi PBI, desa tidak bisa")
+    waiting = (await act(intake, url, "koor-sumber", "approve")).json()
+    assert waiting["stage"] == "awaiting_head"
+    assert (await act(intake, url, "koor-sumber", "head_approve")).status_code == 403
+    back = await act(intake, url, "kades-sumber", "head_send_back", "Lengkapi SKTM dulu")
+    assert back.json()["stage"] == "village"
+    await act(intake, url, "bo-sumber", "propose_upward", "SKTM sudah ada, mohon disetujui")
+    await act(intake, url, "koor-sumber", "approve")
+    signed = (await act(intake, url, "kades-sumber", "head_approve")).json()
+    assert signed["stage"] == "supervisor"
+    steps = [s["step"] for s in signed["timeline"] if s["service"] == "intake"]
+    assert steps[-3:] == ["Diusulkan ke atas", "Disetujui koordinator", "Disetujui kepala desa"]
+    raised = [
+        (json.loads(row.payload)["type"], json.loads(row.payload).get("level"))
+        for row in await intake.outbox()
+    ]
+    # Only the head's signature lets the case leave the village.
+    assert raised == [
+        ("case.registered", None),
+        ("case.returned", None),
+        ("case.escalated", "kecamatan"),
+    ]

@@ -7,7 +7,7 @@ API refuses, with the same words.
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
@@ -45,7 +45,7 @@ from services.intake.workflow import (
     actions_for,
 )
 from shared.areas import WIB, Area, AreaRegistry
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.contracts import CATEGORY_LABELS, Category
 from shared.errors import Refusal, error_summary, field_errors
 from shared.logging import current_trace_id
@@ -203,7 +203,28 @@ async def case_list(
         stages=list(STAGE_LABELS.items()),
         dari=dari,
         sampai=sampai,
+        village_rule=await handling.village_rule(session=session, desa_code=principal.area_code)
+        if principal.role is Role.COORDINATOR
+        else None,
+        done=request.query_params.get("selesai", "")[:200],
     )
+
+
+@router.post("/desa/aturan")
+async def set_village_rule(
+    session: SessionDep,
+    principal: PageUser,
+    head_signs: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    """The coordinator's switch: whether the village head signs what leaves the village."""
+    await handling.set_village_rule(
+        session=session,
+        principal=principal,
+        desa_code=principal.area_code,
+        head_signs=head_signs == "true",
+    )
+    done = "Aturan persetujuan desa disimpan."
+    return RedirectResponse("/kasus?" + urlencode({"selesai": done}), status_code=303)
 
 
 def _date_or_none(raw: str) -> date | None:
@@ -348,7 +369,10 @@ async def case_page(
         floors={f.value: label for f, label in FLOOR_LABELS.items()},
         electricity={e.value: label for e, label in ELECTRICITY_LABELS.items()},
         error=request.query_params.get("galat"),
-        actions=[(a.value, MOVES[a].label) for a in actions_for(Stage(case.stage), principal.role)],
+        actions=[
+            (a.value, MOVES[a].label)
+            for a in actions_for(Stage(case.stage), principal.role, consent=case.may_share())
+        ],
         resolutions=RESOLUTION_CHOICES,
     )
 
