@@ -5,7 +5,7 @@ an operator sees and changes only cases in their own area, and every read of a c
 personal data and every change is written to the audit log.
 """
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from math import ceil
 from pathlib import Path
 from typing import Annotated
@@ -24,7 +24,6 @@ from services.intake.domain import (
     STATUS_LABELS,
     CaseStatus,
     DocumentType,
-    RateLimiter,
 )
 from services.intake.models import (
     Case,
@@ -60,11 +59,10 @@ router = APIRouter(prefix="/api", tags=["intake"])
 CurrentUser = Annotated[Principal, Depends(accounts.api_principal(SESSION_COOKIE))]
 
 
-def check_status_rate(request: Request) -> None:
+async def check_status_rate(request: Request, session: SessionDep) -> None:
     """Refuse a client that looks up statuses faster than a citizen would (429)."""
-    limiter: RateLimiter = request.app.state.status_limiter
     client = request.client.host if request.client else "unknown"
-    wait = limiter.retry_after(client)
+    wait = await service.status_attempt(session=session, client=client, now=datetime.now(UTC))
     if wait > 0:
         raise Refusal(
             429,

@@ -3,7 +3,6 @@
 from fastapi import FastAPI
 
 from services.intake import accounts, api, handlers
-from services.intake.domain import RateLimiter
 from services.intake.models import TABLES
 from services.intake.settings import Settings
 from services.intake.web import pages
@@ -21,12 +20,8 @@ async def seed_demo_users(runtime: ServiceRuntime) -> None:
             )
 
 
-# A citizen checking their case needs a few tries at most; an enumeration needs thousands.
-STATUS_LOOKUPS_PER_MINUTE = 10
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
-    app = create_service_app(
+    return create_service_app(
         on_startup=seed_demo_users,
         settings=settings or Settings(),
         title="SLRT Intake (Puskesos desa)",
@@ -34,5 +29,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[api.router, pages.router, pages.sign_in],
         subscribe=handlers.subscribe_all,
     )
-    app.state.status_limiter = RateLimiter(limit=STATUS_LOOKUPS_PER_MINUTE, window=60)
-    return app

@@ -1,8 +1,5 @@
 """Intake's rules: phone numbers, registration numbers, case status and its labels. No I/O."""
 
-import time
-from collections import deque
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
@@ -181,35 +178,14 @@ def advance(current: CaseStatus, reported: CaseStatus) -> CaseStatus:
     return max(current, reported, key=_STATUS_ORDER.index)
 
 
-class RateLimiter:
-    """At most `limit` attempts per key within `window` seconds (a sliding window).
-
-    Keeps the public status page from being used to enumerate registration numbers. It lives
-    in one process: behind several intake instances each counts on its own.
-    """
-
-    def __init__(
-        self, *, limit: int, window: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._attempts: dict[str, deque[float]] = {}
-
-    def retry_after(self, key: str) -> float:
-        """Record an attempt; 0 if allowed, else the seconds until the next one will be."""
-        now = self.clock()
-        attempts = self._attempts.setdefault(key, deque())
-        while attempts and attempts[0] <= now - self.window:
-            attempts.popleft()
-        if len(attempts) >= self.limit:
-            return attempts[0] + self.window - now
-        attempts.append(now)
-        if len(self._attempts) > 10_000:  # forget idle keys so memory stays bounded
-            self._attempts = {
-                k: v for k, v in self._attempts.items() if v and v[-1] > now - self.window
-            }
+def retry_after(attempts: list[datetime], now: datetime, *, limit: int, window: timedelta) -> float:
+    """0 when one more attempt is allowed now, else the seconds until it will be, given a
+    client's earlier attempts (a sliding window). Keeps the public status page from being
+    used to enumerate registration numbers."""
+    recent = sorted(at for at in attempts if at > now - window)
+    if len(recent) < limit:
         return 0.0
+    return (recent[-limit] + window - now).total_seconds()
 
 
 def registration_number(desa_code: str, on: date, sequence: int) -> str:

@@ -301,6 +301,17 @@ class CaseSummary(SQLModel):
         )
 
 
+class StatusLookup(SQLModel, table=True):
+    """One look-up on the public status page, kept for a minute to limit guessing. The
+    client's address is stored hashed."""
+
+    __tablename__ = "status_lookup"
+
+    id: int | None = Field(default=None, primary_key=True)
+    client: str = Field(index=True)
+    at: datetime = Field(index=True)
+
+
 class VillageRule(SQLModel, table=True):
     """How a desa handles what leaves it: whether its head signs after the coordinator."""
 
@@ -390,6 +401,7 @@ TABLES = [
     TimelineEntry.__table__,  # type: ignore[attr-defined]
     RegistrationCounter.__table__,  # type: ignore[attr-defined]
     VillageRule.__table__,  # type: ignore[attr-defined]
+    StatusLookup.__table__,  # type: ignore[attr-defined]
     *ACCOUNT_TABLES,
 ]
 

@@ -1,9 +1,10 @@
 """Intake's use cases: register a case, show it, and record what other services did."""
 
-from datetime import UTC, date, datetime, time
+import hashlib
+from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
-from sqlalchemy import or_
+from sqlalchemy import delete, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +21,7 @@ from services.intake.domain import (
     registration_number,
     reopen_deadline,
     required_documents,
+    retry_after,
 )
 from services.intake.models import (
     Case,
@@ -27,6 +29,7 @@ from services.intake.models import (
     RatingIn,
     RegistrationCounter,
     ReopenIn,
+    StatusLookup,
     TimelineEntry,
 )
 from services.intake.workflow import Stage
@@ -42,7 +45,7 @@ from shared.contracts import (
     Event,
     Person,
 )
-from shared.db import in_area
+from shared.db import as_utc, in_area
 from shared.errors import Refusal, field_refusal
 from shared.outbox import add_event
 
@@ -119,6 +122,26 @@ async def case_in_scope(
     if found is None or not principal.covers(found[0].desa_code):
         raise Refusal(404, "Kasus tidak ditemukan")
     return found
+
+
+# A citizen checking their case needs a few tries at most; an enumeration needs thousands.
+STATUS_LOOKUPS_PER_MINUTE = 10
+STATUS_WINDOW = timedelta(minutes=1)
+
+
+async def status_attempt(*, session: AsyncSession, client: str, now: datetime) -> float:
+    """Count a look-up by `client` on the public status page, in the database so that every
+    intake instance counts together; 0 if allowed, else the seconds to wait."""
+    key = hashlib.sha256(client.encode()).hexdigest()[:32]
+    await session.exec(delete(StatusLookup).where(col(StatusLookup.at) <= now - STATUS_WINDOW))
+    earlier = (await session.exec(select(StatusLookup.at).where(StatusLookup.client == key))).all()
+    wait = retry_after(
+        [as_utc(at) for at in earlier], now, limit=STATUS_LOOKUPS_PER_MINUTE, window=STATUS_WINDOW
+    )
+    if wait == 0:
+        session.add(StatusLookup(client=key, at=now))
+    await session.commit()
+    return wait
 
 
 async def public_status(

@@ -1,9 +1,15 @@
 """The citizen's status lookup: the right pair answers, nothing personal shows, guesses slow."""
 
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
 import pytest
 
-from services.intake.app import STATUS_LOOKUPS_PER_MINUTE
-from services.intake.domain import RateLimiter
+from services.intake.app import create_app
+from services.intake.domain import retry_after
+from services.intake.service import STATUS_LOOKUPS_PER_MINUTE
+from services.intake.settings import Settings
 from tests.intake.conftest import SITI, Intake
 
 
@@ -61,10 +67,31 @@ async def test_the_status_page_shows_the_next_step(intake: Intake) -> None:
 
 @pytest.mark.parametrize("elapsed", [59.9, 60.0])
 def test_limiter_window_slides(elapsed: float) -> None:
-    now = [0.0]
-    limiter = RateLimiter(limit=2, window=60, clock=lambda: now[0])
-    assert limiter.retry_after("a") == 0 and limiter.retry_after("a") == 0
-    assert limiter.retry_after("a") == pytest.approx(60)
-    assert limiter.retry_after("b") == 0  # another client is not affected
-    now[0] = elapsed
-    assert (limiter.retry_after("a") == 0) is (elapsed >= 60)
+    start = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+    window = timedelta(seconds=60)
+    two = [start, start]
+    assert retry_after(two[:1], start, limit=2, window=window) == 0
+    assert retry_after(two, start, limit=2, window=window) == pytest.approx(60)
+    later = start + timedelta(seconds=elapsed)
+    assert (retry_after(two, later, limit=2, window=window) == 0) is (elapsed >= 60)
+
+
+async def test_the_count_is_shared_by_every_intake_instance(intake: Intake, tmp_path: Path) -> None:
+    """A second intake process on the same database sees the first one's look-ups."""
+    params = {"registration_number": "3317012001-2611-9999", "birth_date": "1985-07-05"}
+    for _ in range(STATUS_LOOKUPS_PER_MINUTE):
+        assert (await intake.client.get("/api/status", params=params)).status_code == 404
+    first = intake.runtime.settings
+    other = create_app(
+        Settings(
+            nats_url=first.nats_url,
+            database_url=first.effective_database_url,
+            var_dir=tmp_path / "other",
+            log_json=False,
+        )
+    )
+    async with other.router.lifespan_context(other):
+        transport = httpx.ASGITransport(app=other)
+        async with httpx.AsyncClient(transport=transport, base_url="http://intake-2") as client:
+            refused = await client.get("/api/status", params=params)
+    assert refused.status_code == 429

@@ -93,7 +93,7 @@ async def status_page(
     if not (registration_number and birth_date):
         return render(request, "status.html", **context)
     try:
-        check_status_rate(request)
+        await check_status_rate(request, session)
         born = date.fromisoformat(birth_date)
         case = await service.public_status(
             session=session, registration_number=registration_number[:40], birth_date=born
@@ -144,7 +144,7 @@ async def _citizen_action(
 ) -> HTMLResponse:
     today = datetime.now(WIB).date()
     try:
-        check_status_rate(request)
+        await check_status_rate(request, session)
         data = shape.model_validate(fields | extra)
         if isinstance(data, RatingIn):
             case = await service.rate_case(session=session, data=data)
