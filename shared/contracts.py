@@ -258,6 +258,18 @@ class CaseClosed(Event):
     summary: str
 
 
+class CaseReopened(Event):
+    """The citizen reopened their closed case (within 30 days) with a reason; it is back in
+    the village's queue."""
+
+    TYPE: ClassVar[str] = "case.reopened"
+    VERSION: ClassVar[int] = 1
+    type: Literal["case.reopened"] = "case.reopened"
+    version: Literal[1] = 1
+    registration_number: str
+    reason: str
+
+
 class NotificationSent(Event):
     """A message reached its channel. Names the recipient kind, never the number."""
 
@@ -376,6 +388,7 @@ EVENT_CLASSES: dict[tuple[str, int], type[Event]] = {
         ReferralUpdated,
         ReferralOverdue,
         CaseClosed,
+        CaseReopened,
     )
 }
 

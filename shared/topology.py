@@ -23,6 +23,7 @@ from shared.contracts import (
     CaseClosed,
     CaseEscalated,
     CaseRegistered,
+    CaseReopened,
     CaseUpdated,
     CaseVerified,
     Event,
@@ -74,6 +75,7 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("notify", ReferralOverdue),
     Subscription("intake", NotificationFailed),
     Subscription("notify", CaseEscalated),
+    Subscription("notify", CaseReopened),
 )
 
 

@@ -34,19 +34,22 @@ from services.intake.models import (
 )
 from services.intake.workflow import Stage
 from shared.accounts import audit
-from shared.areas import AreaRegistry, UnknownAreaError
+from shared.areas import AreaRegistry, DesaPath, UnknownAreaError
 from shared.auth import Principal, Role
 from shared.consumer import NotYet
 from shared.contracts import (
+    Actor,
     AreaCodes,
     CaseClosed,
     CaseRegistered,
+    CaseReopened,
     Category,
     Event,
     Person,
 )
 from shared.db import as_utc, in_area
 from shared.errors import Refusal, field_refusal
+from shared.logging import current_trace_id
 from shared.outbox import add_event
 
 OPEN_STATUSES = [s.value for s in CaseStatus if s is not CaseStatus.CLOSED]
@@ -398,7 +401,18 @@ async def reopen_case(*, session: AsyncSession, data: ReopenIn, today: date) -> 
         )
     case.status, case.stage = CaseStatus.VERIFIED.value, Stage.VILLAGE.value
     case.closed_at, case.updated_at = None, datetime.now(UTC)
-    session.add(_citizen_step(case, "Dibuka kembali oleh warga", " ".join(data.reason.split())))
+    reason = " ".join(data.reason.split())
+    path = DesaPath.of(case.desa_code)
+    event = CaseReopened(
+        case_id=case.id,
+        area=AreaCodes.of(path),
+        trace_id=current_trace_id(),
+        actor=Actor(user_id="warga", role="citizen", area_code=case.desa_code),
+        registration_number=case.registration_number,
+        reason=reason,
+    )
+    add_event(session, event)
+    session.add(_citizen_step(case, "Dibuka kembali oleh warga", reason))
     session.add(case)
     return case
 

@@ -13,6 +13,7 @@ from shared.contracts import (
     AreaCodes,
     CaseClosed,
     CaseRegistered,
+    CaseReopened,
     CaseVerified,
     ContactChannel,
     ReferralCreated,
@@ -27,6 +28,7 @@ COMES_AFTER: dict[str, str] = {
     ReferralUpdated.TYPE: ReferralCreated.TYPE,
     # A case closes when its last referral ends, and every ending is told.
     CaseClosed.TYPE: ReferralUpdated.TYPE,
+    CaseReopened.TYPE: CaseClosed.TYPE,
 }
 
 # Channels a message can take. The village office and officers read theirs in notify's

@@ -12,6 +12,7 @@ from shared.contracts import (
     CaseClosed,
     CaseEscalated,
     CaseRegistered,
+    CaseReopened,
     CaseVerified,
     Event,
     ReferralCreated,
@@ -51,7 +52,7 @@ def subscribe_all(
         (CaseEscalated, on_escalated),
         *(
             (event, on_update)
-            for event in (CaseVerified, ReferralCreated, ReferralUpdated, CaseClosed)
+            for event in (CaseVerified, ReferralCreated, ReferralUpdated, CaseClosed, CaseReopened)
         ),
     ]
     for event, apply in handlers:

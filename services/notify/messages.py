@@ -16,6 +16,7 @@ from shared.contracts import (
     CaseClosed,
     CaseEscalated,
     CaseRegistered,
+    CaseReopened,
     CaseVerified,
     Event,
     ReferralCreated,
@@ -107,6 +108,12 @@ KINDS: dict[str, MessageKind] = {
         "SLRT: Kasus {{ nomor }} selesai. Hasil: {{ hasil }}. Terima kasih. Nilai layanan kami "
         "di halaman status SLRT.",
     ),
+    "dibuka_kembali": MessageKind(
+        "Kasus dibuka kembali",
+        ("nomor", "alasan"),
+        "SLRT: Kasus {{ nomor }} dibuka kembali atas permintaan Anda ({{ alasan }}). "
+        "Kantor desa akan menghubungi Anda.",
+    ),
     "eskalasi": MessageKind(
         "Kasus diteruskan (untuk supervisor atau sekretariat)",
         ("nomor", "kategori", "tujuan", "alasan", "mendesak"),
@@ -194,6 +201,8 @@ def message_for(event: Event, *, registration_number: str) -> Message | None:
         return _referral_update(event, nomor | {"tujuan": event.destination_name})
     if isinstance(event, CaseClosed):
         return Message("kasus_selesai", nomor | {"hasil": event.summary})
+    if isinstance(event, CaseReopened):
+        return Message("dibuka_kembali", nomor | {"alasan": event.reason})
     raise ValueError(f"no message for {event.type}")
 
 

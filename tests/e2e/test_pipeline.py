@@ -282,3 +282,23 @@ def test_a_case_forwarded_by_its_village_is_served_and_closed_and_the_citizen_to
         return [n["about_event"] for n in sent if n["about_event"] == "case.closed"]
 
     eventually(told_closed)
+
+    # The card never came: the citizen reopens the case from the status page, and is told.
+    reopen = {
+        "registration_number": created["registration_number"],
+        "birth_date": "1985-07-05",
+        "reason": "kartu KIS belum saya terima",
+    }
+    reopened = httpx.post(f"{stack.url('intake')}/api/status/reopen", json=reopen, timeout=10)
+    assert reopened.status_code == 200, reopened.text
+
+    def told_reopened() -> list[str]:
+        sent = httpx.get(
+            f"{stack.url('notify')}/api/notifications",
+            params={"case_id": created["id"]},
+            headers=stack.auth(service="notify"),
+        ).json()
+        return [n["body"] for n in sent if n["about_event"] == "case.reopened"]
+
+    (text,) = eventually(told_reopened)
+    assert "kartu KIS belum saya terima" in text

@@ -3,6 +3,7 @@ a closed case is closed (freeing the citizen to bring the same need again), and 
 rates it or, within 30 days, reopens it from the status page."""
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -102,6 +103,9 @@ async def test_the_citizen_reopens_within_30_days_and_not_after(intake: Intake) 
     assert (found["status"], found["stage"]) == ("verified", "village")
     assert found["timeline"][-1]["step"] == "Dibuka kembali oleh warga"
     assert found["timeline"][1]["step"] == "Kasus selesai"  # its history stays
+    raised = json.loads((await intake.outbox())[-1].payload)
+    assert (raised["type"], raised["reason"]) == ("case.reopened", "kartu KIS belum saya terima")
+    assert raised["actor"]["role"] == "citizen"
 
     async with intake.runtime.sessions() as session:
         stored = await session.get(Case, UUID(case["id"]))

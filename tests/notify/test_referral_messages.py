@@ -5,7 +5,8 @@ from uuid import uuid4
 import pytest
 
 from services.notify.messages import sms_parts
-from tests.events import case_closed, referral_updated
+from shared.contracts import CaseReopened
+from tests.events import case_closed, envelope, referral_updated
 from tests.notify.texts import built_in_text
 
 REG = "3317012001-2611-0007"
@@ -64,3 +65,11 @@ def test_internal_steps_are_not_sent_to_the_citizen(changes: dict[str, object]) 
 def test_closing_names_the_outcome() -> None:
     text = built_in_text(case_closed(uuid4()), REG)
     assert text is not None and "selesai" in text and "dilayani" in text
+
+
+def test_a_reopened_case_tells_the_citizen_the_village_will_call() -> None:
+    reopened = CaseReopened(
+        **envelope(uuid4()), registration_number=REG, reason="kartu belum diterima"
+    )
+    text = built_in_text(reopened, REG)
+    assert text is not None and "dibuka kembali" in text and "kartu belum diterima" in text
