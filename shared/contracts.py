@@ -169,6 +169,19 @@ class CaseUpdated(Event):
     changed: list[str] = Field(default_factory=list)
 
 
+class CaseContactChanged(Event):
+    """The village corrected how to reach the citizen. Carries the phone and e-mail: only
+    notify consumes it."""
+
+    TYPE: ClassVar[str] = "case.contact_changed"
+    VERSION: ClassVar[int] = 1
+    type: Literal["case.contact_changed"] = "case.contact_changed"
+    version: Literal[1] = 1
+    phone: str | None = None
+    email: str | None = None
+    contact: ContactChannel
+
+
 class CaseVerified(Event):
     """Verval's verdict on a case, with the facts referral needs and no personal data."""
 
@@ -389,6 +402,7 @@ EVENT_CLASSES: dict[tuple[str, int], type[Event]] = {
         ReferralOverdue,
         CaseClosed,
         CaseReopened,
+        CaseContactChanged,
     )
 }
 

@@ -21,6 +21,7 @@ from shared.contracts import (
     STREAM_NAME,
     SUBJECT_ROOT,
     CaseClosed,
+    CaseContactChanged,
     CaseEscalated,
     CaseRegistered,
     CaseReopened,
@@ -76,6 +77,7 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("intake", NotificationFailed),
     Subscription("notify", CaseEscalated),
     Subscription("notify", CaseReopened),
+    Subscription("notify", CaseContactChanged),
 )
 
 

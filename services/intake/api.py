@@ -32,6 +32,7 @@ from services.intake.models import (
     CaseCreated,
     CasePublic,
     CaseSummary,
+    DetailsCorrection,
     DocumentChecklist,
     IdentityCorrection,
     PublicStatus,
@@ -249,6 +250,29 @@ async def correct_identity(
     """Correct the person's NIK, KK, name, birth date or sex (all given again, checked as
     at registration, with a note); verval checks the case again."""
     await correction.correct_identity(
+        session=session,
+        principal=principal,
+        case_id=case_id,
+        data=data,
+        trace_id=current_trace_id(),
+    )
+    runtime.relay.wake()
+    found = await service.get_case(session=session, case_id=case_id)
+    assert found is not None
+    return CasePublic.of_case(*found)
+
+
+@router.post("/cases/{case_id}/details", response_model=CasePublic)
+async def correct_details(
+    case_id: UUID,
+    data: DetailsCorrection,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: CurrentUser,
+) -> CasePublic:
+    """Correct how to reach the citizen, the complaint, the address or the household (all
+    given again, checked as at registration, with a note); a new contact reaches notify."""
+    await correction.correct_details(
         session=session,
         principal=principal,
         case_id=case_id,

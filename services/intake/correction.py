@@ -1,8 +1,9 @@
-"""Correcting a person's identity at the desk, after Dukcapil or the district found it wrong.
+"""Correcting a case at the desk: the person's identity, after Dukcapil or the district
+found it wrong, or the other details (contact, complaint, address, household).
 
-The corrected identity goes through the same rules as at registration; the timeline and
-the `case.updated` event name the fields that changed, never their values; verval checks
-the case again.
+Corrections go through the same rules as at registration; the timeline names the fields
+that changed, never their values. A corrected identity raises `case.updated` and verval
+checks the case again; a corrected contact raises `case.contact_changed` for notify.
 """
 
 from datetime import UTC, datetime
@@ -11,11 +12,12 @@ from uuid import UUID
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake.domain import REGISTRARS, CaseStatus
-from services.intake.models import Case, IdentityCorrection, TimelineEntry
+from services.intake.models import Case, DetailsCorrection, IdentityCorrection, TimelineEntry
 from services.intake.service import case_in_scope, refuse_duplicate, require_role
 from shared.accounts import audit
+from shared.areas import DesaPath
 from shared.auth import Principal
-from shared.contracts import AreaCodes, CaseUpdated, Category, Person, Sex
+from shared.contracts import AreaCodes, CaseContactChanged, CaseUpdated, Category, Person, Sex
 from shared.errors import Refusal
 from shared.outbox import add_event
 
@@ -101,5 +103,76 @@ async def correct_identity(
         case_id=case.id,
     )
     add_event(session, event)
+    await session.commit()
+    return case
+
+
+DETAIL_LABELS = {
+    "phone": "nomor HP",
+    "email": "e-mail",
+    "contact": "cara dikabari",
+    "description": "keluhan",
+    "address": "alamat",
+    "rt": "RT",
+    "rw": "RW",
+    "dusun": "dusun",
+    "household_size": "jumlah anggota keluarga",
+    "working_members": "anggota yang bekerja",
+    "monthly_income": "penghasilan",
+    "floor_type": "lantai rumah",
+    "electricity": "listrik",
+    "citizen_account": "cerita warga",
+}
+CONTACT_FIELDS = ("phone", "email", "contact")
+
+
+async def correct_details(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    case_id: UUID,
+    data: DetailsCorrection,
+    trace_id: str,
+) -> Case:
+    """Replace the case's details; a changed contact is told to notify."""
+    require_role(principal, REGISTRARS, "mengoreksi data kasus")
+    case, _ = await case_in_scope(session=session, principal=principal, case_id=case_id)
+    if case.status == CaseStatus.CLOSED.value:
+        raise Refusal(409, "Kasus sudah selesai; data tidak dapat dikoreksi lagi.")
+    given = data.model_dump(exclude={"note"})
+    changed = [field for field, value in given.items() if getattr(case, field) != value]
+    if not changed:
+        raise Refusal(422, "Tidak ada data yang berubah.")
+    for field in changed:
+        setattr(case, field, given[field])
+    case.updated_at = datetime.now(UTC)
+    event = None
+    if any(field in CONTACT_FIELDS for field in changed):
+        event = CaseContactChanged(
+            case_id=case.id,
+            area=AreaCodes.of(DesaPath.of(case.desa_code)),
+            trace_id=trace_id,
+            actor=principal.actor(),
+            phone=case.phone,
+            email=case.email,
+            contact=data.contact or "none",
+        )
+        add_event(session, event)
+    labels = ", ".join(DETAIL_LABELS[f] for f in changed)
+    session.add(case)
+    session.add(
+        TimelineEntry(
+            case_id=case.id,
+            at=case.updated_at,
+            service="intake",
+            step="Data kasus dikoreksi",
+            note=f"{labels}: {data.note}",
+            actor=principal.username,
+            event_id=event.event_id if event else None,
+        )
+    )
+    audit(
+        session=session, principal=principal, action="koreksi_data", purpose=labels, case_id=case.id
+    )
     await session.commit()
     return case

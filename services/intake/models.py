@@ -66,10 +66,10 @@ class Identity(SQLModel):
         return self
 
 
-class CaseCreate(Identity):
-    """What the front office submits to register a case."""
+class CaseDetails(SQLModel):
+    """What the village records besides identity, and may correct later: how to reach the
+    citizen, the complaint, the address and the household."""
 
-    desa_code: str = Field(description="Kode desa Kemendagri, contoh 33.17.01.2001")
     phone: str | None = Field(default=None, description="Nomor HP, contoh 0812 3456 7890")
     email: EmailStr | None = Field(default=None, description="Alamat e-mail warga (boleh kosong)")
     contact: ContactChannel | None = Field(
@@ -77,13 +77,7 @@ class CaseCreate(Identity):
         description="Cara warga mau dikabari: sms, whatsapp, email, atau none (lewat kantor "
         "desa); kosong: SMS bila ada nomor HP, selain itu lewat kantor desa",
     )
-    category: Category
     description: str = Field(min_length=5, max_length=4000)
-    urgent: bool = False
-    consent_to_share: bool = Field(
-        default=False, description="Warga setuju datanya dibagikan ke program/instansi rujukan"
-    )
-    has_no_id: bool = Field(default=False, description="Tidak punya KTP: perlu surat domisili")
     address: str = Field(min_length=3, max_length=200, description="Jalan/kampung, nomor rumah")
     rt: str = Field(description="RT, contoh 003")
     rw: str = Field(description="RW, contoh 001")
@@ -115,7 +109,7 @@ class CaseCreate(Identity):
         return normalise_phone(value) if value else None
 
     @model_validator(mode="after")
-    def contact_can_reach(self) -> "CaseCreate":
+    def contact_can_reach(self) -> Self:
         if self.contact is None:
             self.contact = "sms" if self.phone else "none"
         if self.contact in ("sms", "whatsapp") and not self.phone:
@@ -125,10 +119,22 @@ class CaseCreate(Identity):
         return self
 
     @model_validator(mode="after")
-    def workers_fit_the_household(self) -> "CaseCreate":
+    def workers_fit_the_household(self) -> Self:
         if self.household_size and (self.working_members or 0) > self.household_size:
             raise ValueError("jumlah anggota yang bekerja melebihi jumlah anggota keluarga")
         return self
+
+
+class CaseCreate(Identity, CaseDetails):
+    """What the front office submits to register a case."""
+
+    desa_code: str = Field(description="Kode desa Kemendagri, contoh 33.17.01.2001")
+    category: Category
+    urgent: bool = False
+    consent_to_share: bool = Field(
+        default=False, description="Warga setuju datanya dibagikan ke program/instansi rujukan"
+    )
+    has_no_id: bool = Field(default=False, description="Tidak punya KTP: perlu surat domisili")
 
 
 class Case(SQLModel, table=True):
@@ -409,6 +415,13 @@ TABLES = [
 class IdentityCorrection(Identity):
     """The person's identity as corrected at the desk (after a mismatch with Dukcapil, say);
     every field is given again, so the same rules as registration apply."""
+
+    note: str = Field(min_length=5, max_length=500, description="Apa yang dikoreksi dan dasarnya")
+
+
+class DetailsCorrection(CaseDetails):
+    """The case's details as corrected at the desk: every field given again, checked as at
+    registration."""
 
     note: str = Field(min_length=5, max_length=500, description="Apa yang dikoreksi dan dasarnya")
 

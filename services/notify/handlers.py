@@ -10,6 +10,7 @@ from services.notify.service import Timing
 from shared.consumer import subscribe
 from shared.contracts import (
     CaseClosed,
+    CaseContactChanged,
     CaseEscalated,
     CaseRegistered,
     CaseReopened,
@@ -46,7 +47,11 @@ def subscribe_all(
     async def on_escalated(session: AsyncSession, event: CaseEscalated) -> None:
         await service.tell_next_level(session=session, event=event, timing=timing())
 
+    async def on_contact_changed(session: AsyncSession, event: CaseContactChanged) -> None:
+        await service.change_contact(session=session, event=event)
+
     handlers: list[tuple[type[Event], Callable[..., object]]] = [
+        (CaseContactChanged, on_contact_changed),
         (CaseRegistered, on_case_registered),
         (ReferralOverdue, on_overdue),
         (CaseEscalated, on_escalated),

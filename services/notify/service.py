@@ -42,6 +42,7 @@ from shared.auth import Principal, service_actor
 from shared.consumer import NotYet
 from shared.contracts import (
     AreaCodes,
+    CaseContactChanged,
     CaseEscalated,
     CaseRegistered,
     Event,
@@ -77,6 +78,15 @@ async def remember_recipient(*, session: AsyncSession, registered: CaseRegistere
         )
     )
     await session.flush()
+
+
+async def change_contact(*, session: AsyncSession, event: CaseContactChanged) -> None:
+    """The village corrected how to reach the citizen: later messages use it."""
+    recipient = await session.get(Recipient, event.case_id)
+    if recipient is None:
+        raise NotYet(f"recipient of case {event.case_id} not known yet")
+    recipient.phone, recipient.email, recipient.contact = event.phone, event.email, event.contact
+    session.add(recipient)
 
 
 async def notify(*, session: AsyncSession, event: Event, timing: Timing) -> Notification | None:

@@ -198,3 +198,19 @@ def test_the_village_head_signs_where_required_and_the_supervisor_may_waive_cons
     page.get_by_role("button", name=waive).click()
     expect(page.get_by_text("diizinkan oleh supervisor kec-331701")).to_be_visible()
     expect(page.get_by_role("button", name=waive)).to_have_count(0)
+
+
+def test_the_back_office_corrects_the_phone_on_the_case_page(page: Page) -> None:
+    sign_in(page, "bo-3317012001")
+    page.goto("/kasus/baru")
+    fill_registration(page, "3317014507850033")
+    page.get_by_label("Kategori pengaduan").select_option("pkh")
+    page.get_by_role("button", name="Simpan dan beri nomor registrasi").click()
+    page.get_by_text("Koreksi data kasus").click()
+    expect(page.locator("#d-phone")).to_have_value("+6281322223333")
+    page.locator("#d-phone").fill("0857 1111 2222")
+    page.locator("#d-contact").select_option("whatsapp")
+    page.locator("#d-note").fill("warga ganti nomor, mau lewat WhatsApp")
+    page.get_by_role("button", name="Simpan koreksi data").click()
+    expect(page.locator("ol.timeline")).to_contain_text("nomor HP, cara dikabari: warga ganti")
+    expect(page.locator("ol.timeline")).not_to_contain_text("0857")

@@ -4,7 +4,7 @@ recorded by field name only, and sent to verval again as `case.updated`."""
 import json
 from typing import Any
 
-from tests.intake.conftest import Intake
+from tests.intake.conftest import SITI, Intake
 from tests.users import PASSWORD
 
 SITI_IDENTITY = {
@@ -66,3 +66,51 @@ async def test_the_case_page_corrects_and_explains_a_refusal(intake: Intake) -> 
     assert "tidak sesuai dengan NIK" in shown.text
     assert "Data identitas dikoreksi" in (await intake.client.get(page)).text
     intake.client.cookies.clear()
+
+
+SITI_DETAILS = {key: SITI[key] for key in ("phone", "description", "address", "rt", "rw", "dusun")}
+
+
+async def _correct_details(
+    intake: Intake, case: dict[str, Any], as_user: str = "bo-sumber", **changes: Any
+) -> Any:
+    body = SITI_DETAILS | {"note": "warga ganti nomor HP"} | changes
+    return await intake.client.post(
+        f"{case['url']}/details", json=body, headers=await intake.auth(as_user)
+    )
+
+
+async def test_a_new_number_and_channel_reach_notify_and_the_timeline_names_only_fields(
+    intake: Intake,
+) -> None:
+    case = (await intake.register()).json()
+    corrected = await _correct_details(intake, case, phone="0857 1111 2222", contact="whatsapp")
+    assert corrected.status_code == 200, corrected.text
+    step = corrected.json()["timeline"][-1]
+    assert step["step"] == "Data kasus dikoreksi"
+    assert step["note"] == "nomor HP, cara dikabari: warga ganti nomor HP"
+    events = [json.loads(row.payload) for row in await intake.outbox()]
+    (changed,) = [e for e in events if e["type"] == "case.contact_changed"]
+    assert (changed["phone"], changed["contact"]) == ("+6285711112222", "whatsapp")
+    audit = (await intake.get(f"{case['url']}/audit", as_user="admin")).json()
+    assert any(a["action"] == "koreksi_data" for a in audit)
+
+
+async def test_other_details_change_without_telling_notify(intake: Intake) -> None:
+    case = (await intake.register()).json()
+    moved = await _correct_details(intake, case, address="Dukuh Sawah No. 3", rt="7")
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["address"] == "Dukuh Sawah No. 3" and moved.json()["rt"] == "007"
+    assert [row.event_type for row in await intake.outbox()] == ["case.registered"]
+
+
+async def test_refused_corrections_say_why(intake: Intake) -> None:
+    case = (await intake.register()).json()
+    same = await _correct_details(intake, case)
+    assert same.status_code == 422 and "Tidak ada data yang berubah" in same.json()["message"]
+    bad_rt = await _correct_details(intake, case, rt="tiga")
+    assert bad_rt.status_code == 422 and "rt" in bad_rt.json()["message"]
+    no_phone = await _correct_details(intake, case, phone=None, contact="sms")
+    assert no_phone.status_code == 422 and "isi nomor HP" in no_phone.json()["message"]
+    elsewhere = await _correct_details(intake, case, as_user="fo-lasem", address="Jl. Lain 1")
+    assert elsewhere.status_code == 404

@@ -1,11 +1,15 @@
 """A citizen who replies STOP or BERHENTI gets no more messages; their village office does."""
 
+import asyncio
 from pathlib import Path
 
 import httpx
 
 from services.notify.app import create_app
+from services.notify.models import Recipient
 from services.notify.settings import Settings
+from shared.contracts import CaseContactChanged
+from tests.events import case_verified, envelope
 from tests.notify.conftest import PHONE, Notify
 
 
@@ -53,3 +57,24 @@ async def test_without_a_configured_token_the_webhook_is_off(tmp_path: Path) -> 
         )
     assert response.status_code == 503
     assert "SLRT_NOTIFY_GATEWAY_TOKEN" in response.json()["message"]
+
+
+async def test_a_corrected_contact_is_used_for_later_messages(notify: Notify) -> None:
+    registered = await notify.register()
+    changed = CaseContactChanged(
+        **envelope(registered.case_id), phone=None, email="siti@example.id", contact="email"
+    )
+    await notify.publish(changed)
+    verified = case_verified(registered.case_id, registration_number=registered.registration_number)
+    for _ in range(100):  # the change and the next step travel on separate consumers
+        async with notify.app.state.runtime.sessions() as session:
+            recipient = await session.get(Recipient, registered.case_id)
+            if recipient is not None and recipient.contact == "email":
+                break
+        await asyncio.sleep(0.05)
+    await notify.publish(verified)
+    sent = await notify.wait_for(registered.case_id, count=2)
+    assert [(n["about_event"], n["channel"]) for n in sent] == [
+        ("case.registered", "sms"),
+        ("case.verified", "email"),
+    ]

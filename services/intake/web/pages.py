@@ -31,6 +31,7 @@ from services.intake.models import (
     CaseCreate,
     CasePublic,
     CaseSummary,
+    DetailsCorrection,
     IdentityCorrection,
     PublicStatus,
     RatingIn,
@@ -56,6 +57,7 @@ templates = service_templates(Path(__file__).with_name("templates"))
 router = APIRouter(include_in_schema=False)
 sign_in = sign_in_pages(templates, cookie_name=SESSION_COOKIE, home="/kasus")
 CATEGORIES = [(c.value, label) for c, label in CATEGORY_LABELS.items()]
+DETAIL_FIELDS = [name for name in DetailsCorrection.model_fields if name != "note"]
 CONTACTS = [
     ("sms", "SMS"),
     ("whatsapp", "WhatsApp"),
@@ -363,6 +365,8 @@ async def case_page(
         "case.html",
         principal=principal,
         case=CasePublic.of_case(case, timeline),
+        details={field: getattr(case, field) for field in DETAIL_FIELDS},
+        contacts=CONTACTS,
         created=bool(baru),
         checklist=checklist,
         document_types=DOCUMENT_CHOICES,
@@ -443,6 +447,34 @@ async def correct_identity(
     try:
         data = IdentityCorrection.model_validate(fields)
         await correction.correct_identity(
+            session=session,
+            principal=principal,
+            case_id=case_id,
+            data=data,
+            trace_id=current_trace_id(),
+        )
+    except ValidationError as invalid:
+        message = error_summary(field_errors(invalid.errors()))
+        return RedirectResponse(f"/kasus/{case_id}?galat={quote(message)}", status_code=303)
+    except Refusal as refusal:
+        return RedirectResponse(f"/kasus/{case_id}?galat={quote(refusal.message)}", status_code=303)
+    runtime.relay.wake()
+    return RedirectResponse(f"/kasus/{case_id}", status_code=303)
+
+
+@router.post("/kasus/{case_id}/data", response_model=None)
+async def correct_details(
+    request: Request,
+    case_id: UUID,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: PageUser,
+) -> Response:
+    """Contact, complaint, address and household given again, with what was corrected."""
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    try:
+        data = DetailsCorrection.model_validate({k: v for k, v in form.items() if v != ""})
+        await correction.correct_details(
             session=session,
             principal=principal,
             case_id=case_id,
