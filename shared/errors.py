@@ -9,7 +9,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 _MESSAGES = {
     "missing": "wajib diisi",
@@ -86,6 +87,23 @@ async def _refusal(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=exc.status_code, content={"message": exc.message, **exc.extra})
 
 
+# Starlette's own refusals (no such route, wrong method) in the operator's words.
+_HTTP_MESSAGES = {
+    404: "Alamat tidak ditemukan.",
+    405: "Metode ini tidak dipakai untuk alamat ini.",
+}
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    """Every 4xx says why in a `message`; a redirect (sign in first) stays a redirect."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code < 400:
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    message = _HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
+    return JSONResponse({"message": message}, status_code=exc.status_code, headers=exc.headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Refusal, _refusal)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

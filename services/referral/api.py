@@ -81,7 +81,12 @@ async def add_rule(data: RuleIn, session: SessionDep, principal: CurrentUser) ->
 
 
 @router.delete("/rules/{rule_id}", status_code=204)
-async def remove_rule(rule_id: int, session: SessionDep, principal: CurrentUser) -> None:
+async def remove_rule(
+    # Bounded so an absurd id is a 422, not a database overflow.
+    rule_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    session: SessionDep,
+    principal: CurrentUser,
+) -> None:
     """Remove a rule (admin and secretariat head; audited)."""
     await routing.remove_rule(session=session, principal=principal, rule_id=rule_id)
 

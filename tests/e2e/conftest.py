@@ -5,12 +5,15 @@ import shutil
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 
+from shared.accounts import DEMO_PASSWORD
 from shared.provision import provision
 from slrt.natsserver import NatsServer, free_port
 from slrt.services import spec_of
@@ -65,6 +68,32 @@ def running_services(
         for svc in services.values():
             svc.stop()
         nats.stop()
+
+
+@dataclass
+class Stack:
+    nats: NatsServer
+    services: dict[str, ServiceProcess]
+    var_dir: Path
+    tokens: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        return self.services[service].url
+
+    def auth(self, username: str = "sekretariat", service: str = "intake") -> dict[str, str]:
+        """A demo user's token; intake's secretariat may register in every desa."""
+        if (service, username) not in self.tokens:
+            credentials = {"username": username, "password": DEMO_PASSWORD}
+            response = httpx.post(f"{self.url(service)}/api/login", json=credentials, timeout=10)
+            self.tokens[service, username] = response.json()["token"]
+        return {"Authorization": f"Bearer {self.tokens[service, username]}"}
+
+    def logs(self) -> str:
+        return "\n".join(
+            svc.log_file.read_text(errors="replace")
+            for svc in self.services.values()
+            if svc.log_file
+        )
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -8,52 +8,22 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import nats as nats_client
 import pytest
 
-from shared.accounts import DEMO_PASSWORD
 from slrt.deadletter import read_dead_letters
-from slrt.natsserver import NatsServer
 from slrt.services import SERVICE_NAMES
-from slrt.up import ServiceProcess, wait_ready
+from slrt.up import wait_ready
 from tests.conftest import PostgresDatabases, database_factory
-from tests.e2e.conftest import running_services
+from tests.e2e.conftest import Stack, running_services
 
 pytestmark = pytest.mark.e2e
 
 NIK_SITI = "3317014507850001"
 PHONE_SITI = "081234567890"
-
-
-@dataclass
-class Stack:
-    nats: NatsServer
-    services: dict[str, ServiceProcess]
-    var_dir: Path
-    tokens: dict[tuple[str, str], str] = field(default_factory=dict)
-
-    def url(self, service: str) -> str:
-        return self.services[service].url
-
-    def auth(self, username: str = "sekretariat", service: str = "intake") -> dict[str, str]:
-        """A demo user's token; intake's secretariat may register in every desa."""
-        if (service, username) not in self.tokens:
-            credentials = {"username": username, "password": DEMO_PASSWORD}
-            response = httpx.post(f"{self.url(service)}/api/login", json=credentials, timeout=10)
-            self.tokens[service, username] = response.json()["token"]
-        return {"Authorization": f"Bearer {self.tokens[service, username]}"}
-
-    def logs(self) -> str:
-        return "\n".join(
-            svc.log_file.read_text(errors="replace")
-            for svc in self.services.values()
-            if svc.log_file
-        )
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
