@@ -79,8 +79,20 @@ class LocalFileTransport:
             await anyio.Path(self.path.parent).mkdir(parents=True, exist_ok=True)
             file = anyio.Path(self.path)
             text = await file.read_text(encoding="utf-8") if await file.exists() else ""
-            self._written = {json.loads(line)["id"] for line in text.splitlines() if line}
+            if text and not text.endswith("\n"):
+                # A crash cut the last line short: end it, so the next one starts clean.
+                async with await anyio.open_file(self.path, "a", encoding="utf-8") as handle:
+                    await handle.write("\n")
+            self._written = {ref for line in text.splitlines() if (ref := _reference(line))}
         return self._written
+
+
+def _reference(line: str) -> str | None:
+    """The id of a written message; None for a line a crash cut short."""
+    try:
+        return str(json.loads(line)["id"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 async def post_json(

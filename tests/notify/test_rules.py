@@ -1,11 +1,14 @@
 """Notify's rules without a broker or database: routes, quiet hours, back-off, pacing,
 template checks and the gateway payload."""
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import uuid4
 
 import pytest
 
-from services.notify.channels import dig, fill
+from services.notify.channels import LocalFileTransport, Outgoing, dig, fill
 from services.notify.dispatch import RateLimiter
 from services.notify.domain import QuietHours, RetryPolicy, Route, citizen_route
 from services.notify.messages import TemplateProblem, check_template
@@ -132,3 +135,15 @@ def test_the_gateway_payload_keeps_its_shape_and_json_safety() -> None:
     assert dig(answer, "messages.0.id") == "wamid.1"
     assert dig(answer, "messages.3.id") is None and dig(answer, "data") is None
     assert dig(answer, "") is None
+
+
+async def test_the_local_file_survives_a_line_cut_short_by_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "messages.jsonl"
+    first, cut = uuid4(), uuid4()
+    path.write_text(json.dumps({"id": str(first), "to": "+62", "body": "a"}) + "\n" + '{"id": "')
+    transport = LocalFileTransport(path)
+    await transport.send(Outgoing(reference=first, to="+62", body="a", subject="s"))
+    await transport.send(Outgoing(reference=cut, to="+62", body="b", subject="s"))
+    lines = path.read_text().splitlines()
+    ids = [json.loads(line)["id"] for line in lines if line.endswith("}")]
+    assert ids == [str(first), str(cut)]  # not written twice, and the cut one written whole
