@@ -256,10 +256,7 @@ async def correct_identity(
         data=data,
         trace_id=current_trace_id(),
     )
-    runtime.relay.wake()
-    found = await service.get_case(session=session, case_id=case_id)
-    assert found is not None
-    return CasePublic.of_case(*found)
+    return await _changed_case(session, runtime, case_id)
 
 
 @router.post("/cases/{case_id}/details", response_model=CasePublic)
@@ -279,6 +276,11 @@ async def correct_details(
         data=data,
         trace_id=current_trace_id(),
     )
+    return await _changed_case(session, runtime, case_id)
+
+
+async def _changed_case(session: SessionDep, runtime: RuntimeDep, case_id: UUID) -> CasePublic:
+    """After a change: send its events now, and show the case as it is."""
     runtime.relay.wake()
     found = await service.get_case(session=session, case_id=case_id)
     assert found is not None
@@ -304,10 +306,7 @@ async def act_on_case(
         command=command,
         trace_id=current_trace_id(),
     )
-    runtime.relay.wake()
-    found = await service.get_case(session=session, case_id=case_id)
-    assert found is not None
-    return CasePublic.of_case(*found)
+    return await _changed_case(session, runtime, case_id)
 
 
 @router.get("/villages/{desa_code}/rule", response_model=VillageRulePublic)

@@ -41,6 +41,23 @@ def _changes(case: Case, data: IdentityCorrection) -> list[str]:
     return [field for field, value in now.items() if getattr(case, field) != value]
 
 
+async def _correctable(
+    session: AsyncSession, principal: Principal, case_id: UUID, doing: str
+) -> Case:
+    """The case, if this operator may correct it and it is not closed."""
+    require_role(principal, REGISTRARS, doing)
+    case, _ = await case_in_scope(session=session, principal=principal, case_id=case_id)
+    if case.status == CaseStatus.CLOSED.value:
+        raise Refusal(409, "Kasus sudah selesai; data tidak dapat dikoreksi lagi.")
+    return case
+
+
+def _changed(fields: list[str]) -> list[str]:
+    if not fields:
+        raise Refusal(422, "Tidak ada data yang berubah.")
+    return fields
+
+
 async def correct_identity(
     *,
     session: AsyncSession,
@@ -49,13 +66,8 @@ async def correct_identity(
     data: IdentityCorrection,
     trace_id: str,
 ) -> Case:
-    require_role(principal, REGISTRARS, "mengoreksi data identitas")
-    case, _ = await case_in_scope(session=session, principal=principal, case_id=case_id)
-    if case.status == CaseStatus.CLOSED.value:
-        raise Refusal(409, "Kasus sudah selesai; data tidak dapat dikoreksi lagi.")
-    changed = _changes(case, data)
-    if not changed:
-        raise Refusal(422, "Tidak ada data yang berubah.")
+    case = await _correctable(session, principal, case_id, "mengoreksi data identitas")
+    changed = _changed(_changes(case, data))
     if "nik" in changed:
         await refuse_duplicate(session=session, nik=data.nik, category=Category(case.category))
     case.nik, case.kk, case.name = data.nik, data.kk, data.name
@@ -135,14 +147,9 @@ async def correct_details(
     trace_id: str,
 ) -> Case:
     """Replace the case's details; a changed contact is told to notify."""
-    require_role(principal, REGISTRARS, "mengoreksi data kasus")
-    case, _ = await case_in_scope(session=session, principal=principal, case_id=case_id)
-    if case.status == CaseStatus.CLOSED.value:
-        raise Refusal(409, "Kasus sudah selesai; data tidak dapat dikoreksi lagi.")
+    case = await _correctable(session, principal, case_id, "mengoreksi data kasus")
     given = data.model_dump(exclude={"note"})
-    changed = [field for field, value in given.items() if getattr(case, field) != value]
-    if not changed:
-        raise Refusal(422, "Tidak ada data yang berubah.")
+    changed = _changed([field for field, value in given.items() if getattr(case, field) != value])
     for field in changed:
         setattr(case, field, given[field])
     case.updated_at = datetime.now(UTC)

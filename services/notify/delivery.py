@@ -60,6 +60,20 @@ def transports(settings: Settings) -> dict[str, Transport]:
     return found
 
 
+def gateway_limits(settings: Settings, found: dict[str, Transport]) -> dict[str, RateLimiter]:
+    """A pace for each channel that goes through a gateway; the local file needs none."""
+    rates = {
+        "sms": settings.sms_rate_per_second,
+        "whatsapp": settings.whatsapp_rate_per_second,
+        "email": settings.email_rate_per_second,
+    }
+    return {
+        channel: RateLimiter(rate)
+        for channel, rate in rates.items()
+        if not isinstance(found[channel], LocalFileTransport)
+    }
+
+
 class Notify:
     """What notify's handlers, dispatcher and routes share in one process."""
 
@@ -83,15 +97,11 @@ class Notify:
 
     def subscribe(self, runtime: ServiceRuntime) -> None:
         settings = self.settings
-        rates = {
-            "sms": settings.sms_rate_per_second,
-            "whatsapp": settings.whatsapp_rate_per_second,
-            "email": settings.email_rate_per_second,
-        }
+        found = transports(settings)
         self.dispatcher = Dispatcher(
             sessions=runtime.sessions,
-            transports=transports(settings),
-            limiters={c: RateLimiter(rates.get(c, 1000.0)) for c in CHANNELS},
+            transports=found,
+            limiters=gateway_limits(settings, found),
             clock=self.clock,
             policy=RetryPolicy(settings.max_attempts, settings.retry_base_seconds),
             quiet=self.quiet,

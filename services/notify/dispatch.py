@@ -57,7 +57,7 @@ class RateLimiter:
 class Dispatcher:
     sessions: SessionFactory
     transports: dict[str, Transport]
-    limiters: dict[str, RateLimiter]
+    limiters: dict[str, RateLimiter]  # channels through a gateway with a pace to keep
     clock: Clock
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     quiet: QuietHours = field(default_factory=QuietHours)
@@ -103,7 +103,9 @@ class Dispatcher:
         if claim.recovered and not transport.idempotent:
             await self._record_failure(claim, LOST, retryable=False)
             return
-        await self.limiters[n.channel].wait_turn()
+        limiter = self.limiters.get(n.channel)
+        if limiter is not None:
+            await limiter.wait_turn()
         message = Outgoing(reference=n.id, to=n.to, body=n.body, subject=n.subject)
         try:
             provider_id = await transport.send(message)

@@ -4,9 +4,10 @@ The pages call the same service functions as the API, so a form refuses exactly 
 API refuses, with the same words.
 """
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
 from uuid import UUID, uuid4
 
@@ -57,6 +58,7 @@ templates = service_templates(Path(__file__).with_name("templates"))
 router = APIRouter(include_in_schema=False)
 sign_in = sign_in_pages(templates, cookie_name=SESSION_COOKIE, home="/kasus")
 CATEGORIES = [(c.value, label) for c, label in CATEGORY_LABELS.items()]
+Correction = TypeVar("Correction", IdentityCorrection, DetailsCorrection)
 DETAIL_FIELDS = [name for name in DetailsCorrection.model_fields if name != "note"]
 CONTACTS = [
     ("sms", "SMS"),
@@ -436,51 +438,51 @@ async def act_on_case(
 
 @router.post("/kasus/{case_id}/identitas", response_model=None)
 async def correct_identity(
-    request: Request,
-    case_id: UUID,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    principal: PageUser,
+    request: Request, case_id: UUID, session: SessionDep, runtime: RuntimeDep, principal: PageUser
 ) -> Response:
     """The identity typed again from the citizen's KTP and KK, with what was corrected."""
-    fields = {key: str(value) for key, value in (await request.form()).items()}
-    try:
-        data = IdentityCorrection.model_validate(fields)
-        await correction.correct_identity(
+
+    async def apply(data: IdentityCorrection) -> object:
+        return await correction.correct_identity(
             session=session,
             principal=principal,
             case_id=case_id,
             data=data,
             trace_id=current_trace_id(),
         )
-    except ValidationError as invalid:
-        message = error_summary(field_errors(invalid.errors()))
-        return RedirectResponse(f"/kasus/{case_id}?galat={quote(message)}", status_code=303)
-    except Refusal as refusal:
-        return RedirectResponse(f"/kasus/{case_id}?galat={quote(refusal.message)}", status_code=303)
-    runtime.relay.wake()
-    return RedirectResponse(f"/kasus/{case_id}", status_code=303)
+
+    return await _correct(request, case_id, runtime, IdentityCorrection, apply)
 
 
 @router.post("/kasus/{case_id}/data", response_model=None)
 async def correct_details(
-    request: Request,
-    case_id: UUID,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    principal: PageUser,
+    request: Request, case_id: UUID, session: SessionDep, runtime: RuntimeDep, principal: PageUser
 ) -> Response:
     """Contact, complaint, address and household given again, with what was corrected."""
-    form = {key: str(value) for key, value in (await request.form()).items()}
-    try:
-        data = DetailsCorrection.model_validate({k: v for k, v in form.items() if v != ""})
-        await correction.correct_details(
+
+    async def apply(data: DetailsCorrection) -> object:
+        return await correction.correct_details(
             session=session,
             principal=principal,
             case_id=case_id,
             data=data,
             trace_id=current_trace_id(),
         )
+
+    return await _correct(request, case_id, runtime, DetailsCorrection, apply)
+
+
+async def _correct(
+    request: Request,
+    case_id: UUID,
+    runtime: RuntimeDep,
+    shape: type[Correction],
+    apply: Callable[[Correction], Awaitable[object]],
+) -> Response:
+    """A correction form, checked as the API checks it; the case page shows what failed."""
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    try:
+        await apply(shape.model_validate({k: v for k, v in form.items() if v != ""}))
     except ValidationError as invalid:
         message = error_summary(field_errors(invalid.errors()))
         return RedirectResponse(f"/kasus/{case_id}?galat={quote(message)}", status_code=303)

@@ -1,0 +1,203 @@
+"""Faults under load: village desks register 2,000 cases while every service is killed with
+SIGKILL once at a random moment and restarted, and nats-server is stopped and started.
+Afterwards every database is reconciled: each case registered, verified, referred and told
+exactly once; no lost case, no duplicate referral, no duplicate message; and no NIK or
+phone number in any service's log.
+
+The embedded default (SQLite files, nats-server from the wheel), as a village would run it.
+"""
+
+import asyncio
+import random
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.accounts import DEMO_PASSWORD
+from slrt.services import SERVICE_NAMES
+from slrt.up import ServiceProcess, wait_ready
+from tests.conftest import PostgresDatabases, database_factory
+from tests.e2e.conftest import Stack, running_services
+
+pytestmark = pytest.mark.e2e
+
+CASES = 2000
+DESKS = 8
+SETTLE_SECONDS = 420.0
+TOLD_ABOUT = ("case.registered", "case.verified", "referral.created")
+
+
+def nik(serial: int) -> str:
+    """A valid NIK: kecamatan 33.17.01, a man born 1 January 1990, serial 0001 ..."""
+    return f"331701010190{serial:04d}"
+
+
+def case_body(serial: int) -> dict[str, Any]:
+    return {
+        "nik": nik(serial),
+        "kk": "3317010203040005",
+        "name": f"Warga Uji {serial}",
+        "birth_date": "1990-01-01",
+        "sex": "L",
+        "desa_code": "33.17.01.2001",
+        "address": "Dukuh Krajan 1",
+        "rt": "1",
+        "rw": "1",
+        "phone": f"0812{serial:08d}",
+        # Urgent and consented: the fast track refers it as soon as verval has checked it.
+        "urgent": True,
+        "consent_to_share": True,
+        "category": "pbi_reaktivasi",
+        "description": "KIS tidak aktif, sedang dirawat",
+    }
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, postgres_databases: PostgresDatabases | None
+) -> Iterator[Stack]:
+    var_dir = tmp_path_factory.mktemp("faults")
+    databases = database_factory("sqlite", var_dir, postgres_databases)
+    with running_services(list(SERVICE_NAMES), var_dir, databases) as (nats, services):
+        yield Stack(nats, services, var_dir)
+
+
+async def desk(client: httpx.AsyncClient, serials: range, token: str) -> None:
+    """One village desk registering its citizens; a submit that fails (intake killed, say)
+    is sent again with the same Idempotency-Key, as the form does."""
+    headers = {"Authorization": f"Bearer {token}"}
+    for serial in serials:
+        while True:
+            try:
+                response = await client.post(
+                    "/api/cases",
+                    json=case_body(serial),
+                    headers=headers | {"Idempotency-Key": f"fault-{serial}"},
+                )
+            except httpx.TransportError:
+                await asyncio.sleep(0.5)
+                continue
+            if response.status_code in (200, 201):
+                break
+            assert response.status_code >= 500, response.text  # only an outage is retried
+            await asyncio.sleep(0.5)
+
+
+async def load(stack: Stack) -> None:
+    per_desk = CASES // DESKS
+    async with httpx.AsyncClient(base_url=stack.url("intake"), timeout=30) as client:
+        login = {"username": "sekretariat", "password": DEMO_PASSWORD}
+        token = (await client.post("/api/login", json=login)).json()["token"]
+        await asyncio.gather(
+            *(
+                desk(client, range(1 + d * per_desk, 1 + (d + 1) * per_desk), token)
+                for d in range(DESKS)
+            )
+        )
+
+
+def chaos(stack: Stack, done: threading.Event) -> list[str]:
+    """Kill each service once at a random moment and restart it; then restart nats-server."""
+    rng = random.Random(20261123)
+    happened: list[str] = []
+    order = list(SERVICE_NAMES)
+    rng.shuffle(order)
+    for name in order:
+        time.sleep(rng.uniform(2.0, 5.0))
+        svc: ServiceProcess = stack.services[name]
+        svc.kill()
+        happened.append(f"kill -9 {name}")
+        time.sleep(rng.uniform(0.5, 2.0))
+        svc.start()
+        wait_ready([svc], timeout=90)
+    time.sleep(rng.uniform(1.0, 3.0))
+    stack.nats.stop()
+    happened.append("nats-server stopped")
+    time.sleep(2.0)
+    stack.nats.start()
+    done.set()
+    return happened
+
+
+def database(svc: ServiceProcess) -> sqlite3.Connection:
+    url = svc.env[f"SLRT_{svc.spec.name.upper()}_DATABASE_URL"]
+    path = Path(url.split(":///", 1)[1])
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+
+
+def counts(svc: ServiceProcess, query: str) -> list[tuple[Any, ...]]:
+    with database(svc) as conn:
+        return conn.execute(query).fetchall()
+
+
+def reconciled(stack: Stack) -> dict[str, Any]:
+    """What every database says; the test waits until it is all as it should be."""
+    intake, verval = stack.services["intake"], stack.services["verval"]
+    referral, notify = stack.services["referral"], stack.services["notify"]
+    told = counts(
+        notify,
+        "SELECT about_event, status, COUNT(*), COUNT(DISTINCT case_id) FROM notification"
+        " WHERE recipient_kind = 'citizen' GROUP BY about_event, status",
+    )
+    return {
+        "cases": counts(intake, 'SELECT status, COUNT(*) FROM "case" GROUP BY status'),
+        "verified": counts(verval, "SELECT COUNT(*), COUNT(DISTINCT case_id) FROM verification"),
+        "referrals": counts(referral, "SELECT COUNT(*), COUNT(DISTINCT case_id) FROM referral"),
+        "told": sorted(told),
+        "timeline": counts(
+            intake,
+            "SELECT COUNT(*), COUNT(DISTINCT case_id) FROM timeline_entry"
+            " WHERE step = 'Pemberitahuan terkirim'",
+        ),
+    }
+
+
+EXPECTED = {
+    "cases": [("referred", CASES)],
+    "verified": [(CASES, CASES)],
+    "referrals": [(CASES, CASES)],
+    "told": sorted((about, "sent", CASES, CASES) for about in TOLD_ABOUT),
+    "timeline": [(CASES * len(TOLD_ABOUT), CASES)],
+}
+
+
+def test_every_case_ends_once_though_every_part_failed_on_the_way(stack: Stack) -> None:
+    done = threading.Event()
+
+    async def run() -> list[str]:
+        chaos_task = asyncio.to_thread(chaos, stack, done)
+        happened, _ = await asyncio.gather(chaos_task, load(stack))
+        return happened
+
+    happened = asyncio.run(run())
+    assert len(happened) == len(SERVICE_NAMES) + 1 and done.is_set()
+
+    deadline = time.monotonic() + SETTLE_SECONDS
+    found = reconciled(stack)
+    while found != EXPECTED and time.monotonic() < deadline:
+        time.sleep(2.0)
+        found = reconciled(stack)
+    assert found == EXPECTED
+
+    # Every message reached the (local) channel once, and only once.
+    with database(stack.services["notify"]) as conn:
+        ids = {row[0] for row in conn.execute("SELECT id FROM notification")}
+    written = [
+        re.search(r'"id": "([0-9a-f-]+)"', line)
+        for line in (stack.var_dir / "notify" / "messages.jsonl").read_text().splitlines()
+    ]
+    refs = [m.group(1).replace("-", "") for m in written if m]
+    assert len(refs) == len(set(refs))  # none written twice
+    assert set(refs) == ids  # and none missing
+
+    logs = stack.logs()
+    niks = {nik(serial) for serial in range(1, CASES + 1)}
+    assert not niks & set(re.findall(r"\d{16}", logs))
+    assert not re.search(r"(\+62|\b0)8\d{9,11}", logs)
