@@ -217,9 +217,8 @@ async def claim_due(
             .values(status="sending", attempts=attempts + 1, claimed_until=now + lease)
         )
         if taken.rowcount == 1:
+            # The session already wrote the new status, attempts and lease into `n`.
             claims.append(Claim(n, recovered=was_sending))
-    for claim in claims:
-        await session.refresh(claim.notification)
     return claims
 
 

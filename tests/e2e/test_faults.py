@@ -65,7 +65,10 @@ def stack(
 ) -> Iterator[Stack]:
     var_dir = tmp_path_factory.mktemp("faults")
     databases = database_factory("sqlite", var_dir, postgres_databases)
-    with running_services(list(SERVICE_NAMES), var_dir, databases) as (nats, services):
+    # A killed notify's claimed messages wait out their lease: a short one (still longer
+    # than a send may take) keeps the test short.
+    env = {"SLRT_NOTIFY_SEND_TIMEOUT_SECONDS": "5", "SLRT_NOTIFY_SEND_LEASE_SECONDS": "10"}
+    with running_services(list(SERVICE_NAMES), var_dir, databases, env) as (nats, services):
         yield Stack(nats, services, var_dir)
 
 
