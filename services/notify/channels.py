@@ -69,10 +69,13 @@ class LocalFileTransport:
                 "subject": message.subject,
                 "body": message.body,
             }
-            async with await anyio.open_file(self.path, "a", encoding="utf-8") as handle:
-                await handle.write(json.dumps(line) + "\n")
+            await asyncio.to_thread(self._append, json.dumps(line) + "\n")
             written.add(reference)
         return reference
+
+    def _append(self, text: str) -> None:
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(text)
 
     async def _references(self) -> set[str]:
         if self._written is None:
@@ -81,8 +84,7 @@ class LocalFileTransport:
             text = await file.read_text(encoding="utf-8") if await file.exists() else ""
             if text and not text.endswith("\n"):
                 # A crash cut the last line short: end it, so the next one starts clean.
-                async with await anyio.open_file(self.path, "a", encoding="utf-8") as handle:
-                    await handle.write("\n")
+                await asyncio.to_thread(self._append, "\n")
             self._written = {ref for line in text.splitlines() if (ref := _reference(line))}
         return self._written
 

@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from services.notify import service
 from services.notify.channels import DeliveryError, Outgoing, Transport
 from services.notify.domain import QuietHours, RetryPolicy
@@ -53,6 +55,16 @@ class RateLimiter:
             await self.sleep(slot - now)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How one send went: the provider's id, or why it failed and whether to try again."""
+
+    claim: Claim
+    provider_id: str | None = None
+    failure: str | None = None
+    retryable: bool = False
+
+
 @dataclass
 class Dispatcher:
     sessions: SessionFactory
@@ -86,23 +98,30 @@ class Dispatcher:
             self._wake.clear()
 
     async def dispatch_due(self) -> int:
-        """One round: claim what is due and deliver it; returns how many were handled."""
+        """One round: claim what is due, send it, and record every outcome in one
+        transaction; returns how many were handled. A crash before that commit leaves the
+        round's messages to be taken over after their lease, as above."""
         async with self.sessions() as session:
             claims = await service.claim_due(
                 session=session, now=self.clock(), lease=self.lease, limit=self.batch
             )
             await session.commit()
-        await asyncio.gather(*(self._deliver(claim) for claim in claims))
-        if claims:
-            self.after_commit()
+        if not claims:
+            return 0
+        outcomes = await asyncio.gather(*(self._send(claim) for claim in claims))
+        async with self.sessions() as session:
+            await service.load(session=session, claims=claims)
+            for outcome in outcomes:
+                await self._record(session, outcome)
+            await session.commit()
+        self.after_commit()
         return len(claims)
 
-    async def _deliver(self, claim: Claim) -> None:
+    async def _send(self, claim: Claim) -> Outcome:
         n = claim.notification
         transport = self.transports[n.channel]
         if claim.recovered and not transport.idempotent:
-            await self._record_failure(claim, LOST, retryable=False)
-            return
+            return Outcome(claim, failure=LOST)
         limiter = self.limiters.get(n.channel)
         if limiter is not None:
             await limiter.wait_turn()
@@ -111,27 +130,27 @@ class Dispatcher:
             provider_id = await transport.send(message)
         except DeliveryError as exc:
             log.warning("notification_not_delivered", reason=exc.reason, attempt=n.attempts)
-            await self._record_failure(claim, exc.reason, retryable=exc.retryable)
-            return
+            return Outcome(claim, failure=exc.reason, retryable=exc.retryable)
         except Exception as exc:  # a channel's own bug: retried like an outage, and logged
             log.exception("notification_channel_error")
-            await self._record_failure(claim, f"{type(exc).__name__}", retryable=True)
-            return
-        async with self.sessions() as session:
-            await service.record_sent(
-                session=session, claim=claim, provider_id=provider_id, now=self.clock()
-            )
-            await session.commit()
+            return Outcome(claim, failure=type(exc).__name__, retryable=True)
         log.info("notification_sent", channel=n.channel, kind=n.kind, attempt=n.attempts)
+        return Outcome(claim, provider_id=provider_id)
 
-    async def _record_failure(self, claim: Claim, reason: str, *, retryable: bool) -> None:
-        async with self.sessions() as session:
-            await service.record_failure(
+    async def _record(self, session: AsyncSession, outcome: Outcome) -> None:
+        if outcome.failure is None:
+            await service.record_sent(
                 session=session,
-                claim=claim,
-                reason=reason,
-                retryable=retryable,
-                policy=self.policy,
-                timing=Timing(self.clock(), self.quiet),
+                claim=outcome.claim,
+                provider_id=outcome.provider_id,
+                now=self.clock(),
             )
-            await session.commit()
+            return
+        await service.record_failure(
+            session=session,
+            claim=outcome.claim,
+            reason=outcome.failure,
+            retryable=outcome.retryable,
+            policy=self.policy,
+            timing=Timing(self.clock(), self.quiet),
+        )

@@ -188,7 +188,8 @@ async def claim_due(
     (the oldest unfinished one, so a case's messages arrive in order); the caller commits.
 
     A message stays `sending` until `claimed_until`; after that a crashed dispatcher's
-    message is taken over. The conditional update lets two dispatchers race safely.
+    message is taken over. The updates are conditional and the round reads back what holds
+    its own lease, so two dispatchers can race safely.
     """
     due = (col(Notification.status) == "pending") & (col(Notification.next_attempt_at) <= now)
     stale = (col(Notification.status) == "sending") & (col(Notification.claimed_until) < now)
@@ -203,23 +204,43 @@ async def claim_due(
     candidates = (
         await session.exec(query.order_by(col(Notification.created_at)).limit(limit))
     ).all()
-    claims: list[Claim] = []
-    for n in candidates:
-        # Read before the update: the session writes the new values into `n` as well.
-        was_sending, attempts = n.status == "sending", n.attempts
+    until = now + lease
+    fresh = [n.id for n in candidates if n.status == "pending"]
+    if fresh:  # one statement for the round; `status` guards against another dispatcher
+        await session.exec(
+            update(Notification)
+            .where(col(Notification.id).in_(fresh), col(Notification.status) == "pending")
+            .values(status="sending", attempts=Notification.attempts + 1, claimed_until=until)
+            .execution_options(synchronize_session=False)
+        )
+    recovered = set()
+    for n in (n for n in candidates if n.status == "sending"):  # rare: a sender crashed
         taken = await session.exec(
             update(Notification)
             .where(
                 col(Notification.id) == n.id,
-                col(Notification.status) == n.status,
-                col(Notification.attempts) == attempts,
+                col(Notification.status) == "sending",
+                col(Notification.attempts) == n.attempts,
             )
-            .values(status="sending", attempts=attempts + 1, claimed_until=now + lease)
+            .values(attempts=n.attempts + 1, claimed_until=until)
+            .execution_options(synchronize_session=False)
         )
         if taken.rowcount == 1:
-            # The session already wrote the new status, attempts and lease into `n`.
-            claims.append(Claim(n, recovered=was_sending))
-    return claims
+            recovered.add(n.id)
+    # What this round holds now: its own lease, to the microsecond.
+    mine = select(Notification).where(
+        col(Notification.id).in_([n.id for n in candidates]),
+        col(Notification.status) == "sending",
+        col(Notification.claimed_until) == until,
+    )
+    taken_rows = (await session.exec(mine.execution_options(populate_existing=True))).all()
+    return [Claim(n, recovered=n.id in recovered) for n in taken_rows]
+
+
+async def load(*, session: AsyncSession, claims: list[Claim]) -> None:
+    """Read a round's messages with one query, so recording each outcome reads none."""
+    ids = [claim.notification.id for claim in claims]
+    (await session.exec(select(Notification).where(col(Notification.id).in_(ids)))).all()
 
 
 async def record_sent(
