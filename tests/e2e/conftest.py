@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from shared.accounts import DEMO_PASSWORD
 from shared.provision import provision
@@ -94,6 +94,17 @@ class Stack:
             for svc in self.services.values()
             if svc.log_file
         )
+
+
+def signed_in_page(browser: Browser, base_url: str, username: str, start: str) -> Page:
+    """A new browser context on a service: open `start`, get sent to the sign-in page,
+    and sign in as a demo user."""
+    page = browser.new_context(base_url=base_url, locale="id-ID").new_page()
+    page.goto(start)
+    page.get_by_label("Nama pengguna").fill(username)
+    page.get_by_label("Kata sandi").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    return page
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -7,10 +7,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from shared.accounts import DEMO_PASSWORD
 from slrt.natsserver import free_port
 from tests.conftest import PostgresDatabases, database_factory
-from tests.e2e.conftest import run_async, running_services
+from tests.e2e.conftest import run_async, running_services, signed_in_page
 from tests.events import case_registered, publish
 
 pytestmark = pytest.mark.e2e
@@ -39,11 +38,7 @@ def stack(
 
 
 def _signed_in(browser: Browser, url: str, username: str) -> Page:
-    page = browser.new_context(base_url=url, locale="id-ID").new_page()
-    page.goto("/pesan")  # not signed in: sent to the sign-in page
-    page.get_by_label("Nama pengguna").fill(username)
-    page.get_by_label("Kata sandi").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
+    page = signed_in_page(browser, url, username, "/pesan")
     expect(page.get_by_role("heading", name="Pesan kepada warga dan petugas")).to_be_visible()
     return page
 

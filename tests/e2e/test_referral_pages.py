@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 from shared.accounts import DEMO_PASSWORD
 from slrt.up import ServiceProcess
 from tests.conftest import PostgresDatabases, database_factory
-from tests.e2e.conftest import running_services
+from tests.e2e.conftest import running_services, signed_in_page
 
 pytestmark = pytest.mark.e2e
 
@@ -79,12 +79,7 @@ def stack(
 
 
 def _signed_in(browser: Browser, services: dict[str, ServiceProcess], username: str) -> Page:
-    context = browser.new_context(base_url=services["referral"].url, locale="id-ID")
-    page = context.new_page()
-    page.goto("/rujukan")  # not signed in: sent to the sign-in page
-    page.get_by_label("Nama pengguna").fill(username)
-    page.get_by_label("Kata sandi").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
+    page = signed_in_page(browser, services["referral"].url, username, "/rujukan")
     expect(page.get_by_role("heading", name="Rujukan berjalan")).to_be_visible()
     return page
 
