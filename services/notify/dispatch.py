@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.notify import service
 from services.notify.channels import DeliveryError, Outgoing, Transport
 from services.notify.domain import QuietHours, RetryPolicy
+from services.notify.models import Notification
 from services.notify.service import Claim, Timing
 from shared.db import SessionFactory
 from shared.logging import get_logger
@@ -110,9 +111,11 @@ class Dispatcher:
             return 0
         outcomes = await asyncio.gather(*(self._send(claim) for claim in claims))
         async with self.sessions() as session:
-            await service.load(session=session, claims=claims)
+            held = await service.still_claimed(session=session, claims=claims)
             for outcome in outcomes:
-                await self._record(session, outcome)
+                n = held.get(outcome.claim.notification.id)
+                if n is not None:  # else another dispatcher took it over meanwhile
+                    self._record(session, n, outcome)
             await session.commit()
         self.after_commit()
         return len(claims)
@@ -137,18 +140,15 @@ class Dispatcher:
         log.info("notification_sent", channel=n.channel, kind=n.kind, attempt=n.attempts)
         return Outcome(claim, provider_id=provider_id)
 
-    async def _record(self, session: AsyncSession, outcome: Outcome) -> None:
+    def _record(self, session: AsyncSession, n: Notification, outcome: Outcome) -> None:
         if outcome.failure is None:
-            await service.record_sent(
-                session=session,
-                claim=outcome.claim,
-                provider_id=outcome.provider_id,
-                now=self.clock(),
+            service.record_sent(
+                session=session, n=n, provider_id=outcome.provider_id, now=self.clock()
             )
             return
-        await service.record_failure(
+        service.record_failure(
             session=session,
-            claim=outcome.claim,
+            n=n,
             reason=outcome.failure,
             retryable=outcome.retryable,
             policy=self.policy,

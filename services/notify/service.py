@@ -237,37 +237,33 @@ async def claim_due(
     return [Claim(n, recovered=n.id in recovered) for n in taken_rows]
 
 
-async def load(*, session: AsyncSession, claims: list[Claim]) -> None:
-    """Read a round's messages with one query, so recording each outcome reads none."""
+async def still_claimed(*, session: AsyncSession, claims: list[Claim]) -> dict[UUID, Notification]:
+    """A round's messages, read with one query, that no other dispatcher took over since."""
     ids = [claim.notification.id for claim in claims]
-    (await session.exec(select(Notification).where(col(Notification.id).in_(ids)))).all()
+    rows = (await session.exec(select(Notification).where(col(Notification.id).in_(ids)))).all()
+    attempts = {claim.notification.id: claim.notification.attempts for claim in claims}
+    return {n.id: n for n in rows if n.status == "sending" and n.attempts == attempts[n.id]}
 
 
-async def record_sent(
-    *, session: AsyncSession, claim: Claim, provider_id: str | None, now: datetime
+def record_sent(
+    *, session: AsyncSession, n: Notification, provider_id: str | None, now: datetime
 ) -> None:
     """The channel took the message: mark it sent and raise `notification.sent`."""
-    n = await _still_claimed(session, claim)
-    if n is None:
-        return
     n.status, n.provider_id, n.sent_at, n.claimed_until = "sent", provider_id, now, None
     n.last_error = None
     add_event(session, _sent_event(n))
 
 
-async def record_failure(
+def record_failure(
     *,
     session: AsyncSession,
-    claim: Claim,
+    n: Notification,
     reason: str,
     retryable: bool,
     policy: RetryPolicy,
     timing: Timing,
 ) -> None:
     """Try again after the back-off (outside quiet hours), or give up and say so."""
-    n = await _still_claimed(session, claim)
-    if n is None:
-        return
     n.last_error, n.claimed_until = reason[:500], None
     if retryable and not policy.exhausted(n.attempts):
         n.status = "pending"
@@ -291,13 +287,6 @@ def _fail(session: AsyncSession, n: Notification, reason: str) -> None:
             attempts=n.attempts,
         ),
     )
-
-
-async def _still_claimed(session: AsyncSession, claim: Claim) -> Notification | None:
-    """The message, if this dispatcher's claim on it still holds (no one took it over)."""
-    n = await session.get(Notification, claim.notification.id)
-    held = n is not None and n.status == "sending" and n.attempts == claim.notification.attempts
-    return n if held else None
 
 
 def _envelope(n: Notification) -> dict[str, object]:
