@@ -17,7 +17,15 @@ from services.intake.service import case_in_scope, refuse_duplicate, require_rol
 from shared.accounts import audit
 from shared.areas import DesaPath
 from shared.auth import Principal
-from shared.contracts import AreaCodes, CaseContactChanged, CaseUpdated, Category, Person, Sex
+from shared.contracts import (
+    AreaCodes,
+    CaseContactChanged,
+    CaseUpdated,
+    Category,
+    Event,
+    Person,
+    Sex,
+)
 from shared.errors import Refusal
 from shared.outbox import add_event
 
@@ -76,9 +84,7 @@ async def correct_identity(
     labels = ", ".join(FIELD_LABELS[f] for f in changed)
     event = CaseUpdated(
         case_id=case.id,
-        area=AreaCodes(
-            kabupaten=case.kabupaten_code, kecamatan=case.kecamatan_code, desa=case.desa_code
-        ),
+        area=AreaCodes.of(DesaPath.of(case.desa_code)),
         trace_id=trace_id,
         actor=principal.actor(),
         registration_number=case.registration_number,
@@ -95,27 +101,8 @@ async def correct_identity(
         consent_to_share=case.may_share(),
         changed=changed,
     )
-    session.add(case)
-    session.add(
-        TimelineEntry(
-            case_id=case.id,
-            at=event.occurred_at,
-            service="intake",
-            step="Data identitas dikoreksi",
-            note=f"{labels}: {data.note}",
-            actor=principal.username,
-            event_id=event.event_id,
-        )
-    )
-    audit(
-        session=session,
-        principal=principal,
-        action="koreksi_identitas",
-        purpose=labels,
-        case_id=case.id,
-    )
-    add_event(session, event)
-    await session.commit()
+    step = ("Data identitas dikoreksi", "koreksi_identitas")
+    await _record(session, principal, case, step, f"{labels}: {data.note}", labels, event)
     return case
 
 
@@ -153,7 +140,7 @@ async def correct_details(
     for field in changed:
         setattr(case, field, given[field])
     case.updated_at = datetime.now(UTC)
-    event = None
+    event: Event | None = None
     if any(field in CONTACT_FIELDS for field in changed):
         event = CaseContactChanged(
             case_id=case.id,
@@ -164,22 +151,37 @@ async def correct_details(
             email=case.email,
             contact=data.contact or "none",
         )
-        add_event(session, event)
     labels = ", ".join(DETAIL_LABELS[f] for f in changed)
+    step = ("Data kasus dikoreksi", "koreksi_data")
+    await _record(session, principal, case, step, f"{labels}: {data.note}", labels, event)
+    return case
+
+
+async def _record(
+    session: AsyncSession,
+    principal: Principal,
+    case: Case,
+    step: tuple[str, str],
+    note: str,
+    labels: str,
+    event: Event | None,
+) -> None:
+    """Save a correction with its timeline step (`step`: its words and its audit action),
+    its audit entry naming the fields, and its event if it raises one."""
+    words, action = step
     session.add(case)
     session.add(
         TimelineEntry(
             case_id=case.id,
             at=case.updated_at,
             service="intake",
-            step="Data kasus dikoreksi",
-            note=f"{labels}: {data.note}",
+            step=words,
+            note=note,
             actor=principal.username,
             event_id=event.event_id if event else None,
         )
     )
-    audit(
-        session=session, principal=principal, action="koreksi_data", purpose=labels, case_id=case.id
-    )
+    audit(session=session, principal=principal, action=action, purpose=labels, case_id=case.id)
+    if event is not None:
+        add_event(session, event)
     await session.commit()
-    return case
