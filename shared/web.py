@@ -1,7 +1,8 @@
 """What every service's web pages share: templates, sign-in and sign-out pages, the page user.
 
-A service's own templates come first (its `base.html` gives the header); the sign-in page
-lives here once and extends whichever `base.html` the service has.
+A service's own templates come first: its `base.html` fills the shared `frame.html` with
+the service's name and navigation. The sign-in page lives here once and extends whichever
+`base.html` the service has.
 """
 
 from collections.abc import Callable, Coroutine
