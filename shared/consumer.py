@@ -22,10 +22,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared import inbox
-from shared.contracts import STREAM_NAME, ContractError, Event, parse_event
+from shared.contracts import ContractError, Event, parse_event
 from shared.db import SessionFactory
 from shared.logging import TRACE_HEADER, get_logger, mask_personal_numbers
-from shared.topology import MAX_ATTEMPTS, WAITING_ATTEMPTS, dead_letter_subject, subscription
+from shared.topology import (
+    DISTRICT_STREAMS,
+    MAX_ATTEMPTS,
+    WAITING_ATTEMPTS,
+    Streams,
+    dead_letter_subject,
+    subscription,
+)
 
 log = get_logger(__name__)
 
@@ -56,6 +63,7 @@ class EventConsumer(Generic[E]):
     sessions: SessionFactory
     apply: Apply[E]
     after_commit: Callable[[], None]
+    streams: Streams = DISTRICT_STREAMS
     max_attempts: int = MAX_ATTEMPTS
     waiting_attempts: int = WAITING_ATTEMPTS
     backoff: Callable[[int], float] = retry_delay
@@ -139,7 +147,7 @@ class EventConsumer(Generic[E]):
             raw.data,
             dead_letter_subject(self.service),
             headers=headers,
-            stream=STREAM_NAME,
+            stream=self.streams.publish,
             timeout=PUBLISH_TIMEOUT_SECONDS,
         )
         await msg.reject()
@@ -155,15 +163,24 @@ def subscribe(
     apply: Apply[E],
     after_commit: Callable[[], None] = lambda: None,
     backoff: Callable[[int], float] = retry_delay,
+    streams: Streams = DISTRICT_STREAMS,
 ) -> EventConsumer[E]:
     """Bind `apply` to the provisioned durable consumer of `service` for `event`."""
     sub = subscription(service, event)
     consumer = EventConsumer(
-        broker, service, sub.durable, event, sessions, apply, after_commit, backoff=backoff
+        broker,
+        service,
+        sub.durable,
+        event,
+        sessions,
+        apply,
+        after_commit,
+        streams=streams,
+        backoff=backoff,
     )
     broker.subscriber(
         event.filter_subject(),
-        stream=JStream(STREAM_NAME, declare=False),
+        stream=JStream(streams.consume, declare=False),
         durable=sub.durable,
         pull_sub=PullSub(batch_size=50, timeout=1.0),
         ack_policy=AckPolicy.MANUAL,

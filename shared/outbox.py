@@ -37,6 +37,8 @@ class OutboxMessage(SQLModel, table=True):
     trace_id: str
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     published_at: datetime | None = Field(default=None, index=True)
+    # At a village edge: when the district's stream was seen holding it (uplink receipt).
+    arrived_at: datetime | None = Field(default=None, index=True)
 
 
 def add_event(session: AsyncSession, event: Event) -> None:
@@ -130,7 +132,16 @@ class OutboxRelay:
         return len(rows)
 
 
-async def pending_count(session: AsyncSession) -> int:
-    """How many events wait to be published (shown while the broker is unreachable)."""
+async def mark_arrived(session: AsyncSession, event_ids: list[UUID]) -> None:
+    """Record that the district holds these events (ids of other places' events match none)."""
+    await session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.event_id).in_(event_ids), col(OutboxMessage.arrived_at).is_(None))
+        .values(arrived_at=datetime.now(UTC))
+    )
+
+
+async def not_arrived_count(session: AsyncSession) -> int:
+    """At a village edge: how many of the village's events the district does not have yet."""
     query = select(func.count()).select_from(OutboxMessage)
-    return (await session.exec(query.where(col(OutboxMessage.published_at).is_(None)))).one()
+    return (await session.exec(query.where(col(OutboxMessage.arrived_at).is_(None)))).one()

@@ -25,13 +25,14 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.areas import AreaRegistry, load_registry
-from shared.contracts import STREAM_NAME
 from shared.db import SessionFactory, create_engine, create_tables, ping, session_factory
+from shared.edge import VILLAGE_STREAMS, Edge
 from shared.errors import install_error_handlers
 from shared.inbox import InboxEntry
 from shared.logging import configure_logging, get_logger
 from shared.outbox import OutboxMessage, OutboxRelay, Publish
 from shared.settings import ServiceSettings
+from shared.topology import DISTRICT_STREAMS, Streams
 
 log = get_logger(__name__)
 
@@ -50,16 +51,19 @@ class ServiceRuntime:
     relay: OutboxRelay
     areas: AreaRegistry
     broker_connected: asyncio.Event
+    # At a village edge, the village; None at the district.
+    edge: Edge | None
+    streams: Streams
 
 
-def jetstream_publisher(broker: NatsBroker, connected: asyncio.Event) -> Publish:
-    """A publish that returns only after the SLRT stream stored the message."""
+def jetstream_publisher(broker: NatsBroker, connected: asyncio.Event, stream: str) -> Publish:
+    """A publish that returns only after `stream` stored the message."""
 
     async def publish(subject: str, payload: bytes, headers: dict[str, str]) -> object:
         if not connected.is_set():
             raise ConnectionError("NATS not connected yet")
         return await broker.publish(
-            payload, subject, headers=headers, stream=STREAM_NAME, timeout=PUBLISH_TIMEOUT_SECONDS
+            payload, subject, headers=headers, stream=stream, timeout=PUBLISH_TIMEOUT_SECONDS
         )
 
     return publish
@@ -68,6 +72,8 @@ def jetstream_publisher(broker: NatsBroker, connected: asyncio.Event) -> Publish
 def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     engine = create_engine(settings.effective_database_url)
     sessions = session_factory(engine)
+    edge = Edge.of(settings.village) if settings.village else None
+    streams = VILLAGE_STREAMS if edge else DISTRICT_STREAMS
     broker = NatsBroker(
         settings.nats_url,
         connect_timeout=2,
@@ -75,11 +81,14 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         max_reconnect_attempts=-1,
         logger=logging.getLogger(f"faststream.{settings.service_name}"),
         log_level=logging.DEBUG,
+        inbox_prefix=edge.inbox_prefix if edge else "_INBOX",
     )
     connected = asyncio.Event()
-    relay = OutboxRelay(sessions, jetstream_publisher(broker, connected))
+    relay = OutboxRelay(sessions, jetstream_publisher(broker, connected, streams.publish))
     areas = load_registry(settings.area_csv)
-    return ServiceRuntime(settings, engine, sessions, broker, relay, areas, connected)
+    return ServiceRuntime(
+        settings, engine, sessions, broker, relay, areas, connected, edge, streams
+    )
 
 
 def create_service_app(

@@ -24,9 +24,17 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field("INFO", validation_alias="SLRT_LOG_LEVEL")
     log_json: bool = Field(True, validation_alias="SLRT_LOG_JSON")
     area_csv: Path | None = Field(None, validation_alias="SLRT_AREA_CSV")
+    # At a village edge: the desa whose Puskesos this is (see shared/edge.py).
+    village: str | None = Field(None, validation_alias="SLRT_VILLAGE")
+    # At the district: the desas that run their own edge, comma-separated.
+    edge_villages: str = Field("", validation_alias="SLRT_EDGE_VILLAGES")
     host: str = "127.0.0.1"
     port: int = 8000
     database_url: str | None = None
+
+    @property
+    def edge_desas(self) -> frozenset[str]:
+        return frozenset(code.strip() for code in self.edge_villages.split(",") if code.strip())
 
     @property
     def effective_database_url(self) -> str:

@@ -49,6 +49,18 @@ DUPLICATE_WINDOW_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
+class Streams:
+    """Where a service publishes and where its consumers read: the one SLRT stream at the
+    district, the village's own two streams at a village edge (see `shared/edge.py`)."""
+
+    publish: str = STREAM_NAME
+    consume: str = STREAM_NAME
+
+
+DISTRICT_STREAMS = Streams()
+
+
+@dataclass(frozen=True)
 class Subscription:
     service: str
     event: type[Event]

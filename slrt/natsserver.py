@@ -40,12 +40,20 @@ class NatsServer:
     """One nats-server process with JetStream storing under `store_dir`."""
 
     def __init__(
-        self, *, port: int, store_dir: Path, host: str = "127.0.0.1", log_file: Path | None = None
+        self,
+        *,
+        port: int,
+        store_dir: Path,
+        host: str = "127.0.0.1",
+        log_file: Path | None = None,
+        config_file: Path | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.store_dir = store_dir
         self.log_file = log_file
+        # A hub or a village edge: the file says everything, port and store included.
+        self.config_file = config_file
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -58,18 +66,7 @@ class NatsServer:
                 f"port {self.port} is already in use; choose another with --nats-port"
             )
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        command = [
-            nats_server_binary(),
-            "--jetstream",
-            "--store_dir",
-            str(self.store_dir),
-            "--addr",
-            self.host,
-            "--port",
-            str(self.port),
-            "--server_name",
-            f"slrt-{self.port}",
-        ]
+        command = self._command()
         if self.log_file is not None:
             command += ["--log", str(self.log_file)]
         self.process = subprocess.Popen(
@@ -81,6 +78,22 @@ class NatsServer:
                 self.stop()
                 raise RuntimeError(f"nats-server did not start on port {self.port}")
             time.sleep(0.05)
+
+    def _command(self) -> list[str]:
+        if self.config_file is not None:
+            return [nats_server_binary(), "--config", str(self.config_file)]
+        return [
+            nats_server_binary(),
+            "--jetstream",
+            "--store_dir",
+            str(self.store_dir),
+            "--addr",
+            self.host,
+            "--port",
+            str(self.port),
+            "--server_name",
+            f"slrt-{self.port}",
+        ]
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop gracefully (JetStream flushes its files), killing only if it hangs."""
