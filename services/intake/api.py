@@ -72,6 +72,24 @@ async def check_status_rate(request: Request, session: SessionDep) -> None:
         )
 
 
+class UplinkOut(SQLModel):
+    village: str | None
+    district_reachable: bool | None
+    waiting: int
+
+
+@router.get("/uplink", response_model=UplinkOut)
+async def uplink_status(request: Request, runtime: RuntimeDep) -> UplinkOut:
+    """At a village edge: can the district be reached, how many events has it not got yet.
+    At the district there is no link: village is null."""
+    link = request.app.state.link
+    if runtime.edge is None or link is None:
+        return UplinkOut(village=None, district_reachable=None, waiting=0)
+    return UplinkOut(
+        village=runtime.edge.desa.desa, district_reachable=link.reachable, waiting=link.waiting
+    )
+
+
 @router.get("/status", response_model=PublicStatus, dependencies=[Depends(check_status_rate)])
 async def public_status(
     session: SessionDep,

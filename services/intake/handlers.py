@@ -1,13 +1,17 @@
 """Intake hears what verval, referral and notify did, and writes it on the case's timeline."""
 
+from collections.abc import Awaitable, Callable
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake import service
 from services.intake.domain import CaseStatus
+from services.intake.models import Case
 from shared.consumer import subscribe
 from shared.contracts import (
     CaseClosed,
     CaseVerified,
+    Event,
     NotificationFailed,
     NotificationSent,
     ReferralCreated,
@@ -85,6 +89,33 @@ async def on_notification_failed(session: AsyncSession, event: NotificationFaile
     )
 
 
+Apply = Callable[[AsyncSession, Event], Awaitable[None]]
+
+
+def another_intakes(*, desa: str, village: str | None, edge_desas: frozenset[str]) -> bool:
+    """Whether a case this intake does not know was registered by another intake.
+
+    A village edge creates its cases before their events leave, so a case it does not know
+    was registered at the district. The district's intake does not hold the cases of desas
+    running their own edge. Anywhere else an unknown case is one not applied *yet*."""
+    return village is not None or desa in edge_desas
+
+
+def skipping_others(runtime: ServiceRuntime, apply: Apply) -> Apply:
+    settings = runtime.settings
+
+    async def apply_if_ours(session: AsyncSession, event: Event) -> None:
+        desa = event.area.desa
+        elsewhere = another_intakes(
+            desa=desa, village=settings.village, edge_desas=settings.edge_desas
+        )
+        if elsewhere and await session.get(Case, event.case_id) is None:
+            return
+        await apply(session, event)
+
+    return apply_if_ours
+
+
 def subscribe_all(runtime: ServiceRuntime) -> None:
     for event, apply in (
         (CaseVerified, on_case_verified),
@@ -99,6 +130,7 @@ def subscribe_all(runtime: ServiceRuntime) -> None:
             service="intake",
             event=event,
             sessions=runtime.sessions,
-            apply=apply,  # type: ignore[arg-type]
+            apply=skipping_others(runtime, apply),  # type: ignore[arg-type]
             after_commit=runtime.relay.wake,
+            streams=runtime.streams,
         )

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from services.intake import correction, documents, handling, precheck, service
+from services.intake import correction, documents, handling, precheck, service, uplink
 from services.intake.api import SESSION_COOKIE, PrecheckIn, check_status_rate, document_storage
 from services.intake.domain import (
     CASE_READERS,
@@ -55,6 +55,7 @@ from shared.runtime import RuntimeDep, SessionDep
 from shared.web import page_principal, service_templates, sign_in_pages
 
 templates = service_templates(Path(__file__).with_name("templates"))
+templates.context_processors.append(uplink.page_context)
 router = APIRouter(include_in_schema=False)
 sign_in = sign_in_pages(templates, cookie_name=SESSION_COOKIE, home="/kasus")
 CATEGORIES = [(c.value, label) for c, label in CATEGORY_LABELS.items()]
