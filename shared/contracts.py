@@ -206,6 +206,8 @@ class CaseVerified(Event):
     active_programs: list[str] = Field(default_factory=list)
     pbi_active: bool | None = None
     bpjs_arrears: int = 0
+    # Registration numbers of the same person's other recent cases (never merged).
+    possible_duplicates: list[str] = Field(default_factory=list)
 
 
 class ReferralCreated(Event):

@@ -6,6 +6,7 @@ imported, the person against Dukcapil's record: field by field, or, when the NIK
 there, the people born that day in that kecamatan whose names are close.
 """
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -14,7 +15,7 @@ from typing import Protocol
 
 from rapidfuzz import fuzz
 
-from shared.contracts import Category, Person, ProposalWindow
+from shared.contracts import Category, Person, ProposalWindow, category_label
 from shared.identity import NikError, kk_issued_on, nik_disagreements, parse_nik
 
 
@@ -277,3 +278,29 @@ def household_findings(
         left_out = len(living) - len(covered)
         found.append(f"{left_out} anggota keluarga belum tercakup PBI-JK yang diikuti anggota lain")
     return found
+
+
+# Cases about one person this close together are probably one need registered twice.
+DUPLICATE_WINDOW_DAYS = 90
+
+
+@dataclass(frozen=True)
+class EarlierCase:
+    registration_number: str
+    desa_code: str
+    category: str
+
+
+def person_key(nik: str) -> str:
+    """A digest of the NIK to find a person's cases without keeping the NIK itself."""
+    return hashlib.sha256(f"slrt-person:{nik}".encode()).hexdigest()[:32]
+
+
+def duplicate_findings(earlier: Sequence[EarlierCase]) -> list[str]:
+    """Say so, never merge: the secretariat decides which case goes on."""
+    return [
+        f"Kemungkinan kasus ganda: orang yang sama juga terdaftar dengan nomor "
+        f"{case.registration_number or '(tanpa nomor)'} (desa {case.desa_code}, "
+        f"{category_label(case.category)}). Periksa sebelum dirujuk; kasus tidak digabung."
+        for case in earlier
+    ]

@@ -21,6 +21,11 @@ class Verification(SQLModel, table=True):
     identity_consistent: bool
     findings_json: str = "[]"
     registry_outcome: str | None = None
+    # Who the case is about, as a digest (no NIK kept here): finds the same person's other
+    # cases, e.g. one registered at the district while the village's link was down.
+    person_key: str = Field(default="", index=True)
+    registration_number: str = ""
+    category: str = ""
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     @property

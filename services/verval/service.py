@@ -1,7 +1,7 @@
 """Verval's use cases: verify a registered case and publish the verdict."""
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 from sqlmodel import col, select
@@ -9,13 +9,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.verval import registry
 from services.verval.domain import (
+    DUPLICATE_WINDOW_DAYS,
+    EarlierCase,
     IdentityCheck,
     Outcome,
     Presented,
     assess_identity,
     candidates,
     compare,
+    duplicate_findings,
     household_findings,
+    person_key,
     program_facts,
     window_advice,
     window_for,
@@ -46,6 +50,9 @@ async def verify_case(
     if found.civil is not None:
         members, programs = await registry.household(session, found.snapshots, found.civil.kk)
         findings += household_findings(found.civil.kk, members, programs)
+    key = person_key(person.nik)
+    earlier = await _other_cases(session, key, registered.case_id)
+    findings += duplicate_findings(earlier)
     consistent = assessment.identity_consistent and check.outcome in CONSISTENT
     verification = Verification(
         case_id=registered.case_id,
@@ -54,6 +61,9 @@ async def verify_case(
         identity_consistent=consistent,
         findings_json=json.dumps(findings),
         registry_outcome=check.outcome.value,
+        person_key=key,
+        registration_number=registered.registration_number,
+        category=registered.category.value,
     )
     session.add(verification)
     add_event(
@@ -77,9 +87,26 @@ async def verify_case(
             active_programs=facts.active_programs,
             pbi_active=facts.pbi_active,
             bpjs_arrears=facts.arrears,
+            possible_duplicates=[case.registration_number for case in earlier],
         ),
     )
     return verification
+
+
+async def _other_cases(session: AsyncSession, key: str, case_id: UUID) -> list[EarlierCase]:
+    """The same person's other cases verified lately (each once, however often verified)."""
+    since = datetime.now(UTC) - timedelta(days=DUPLICATE_WINDOW_DAYS)
+    query = (
+        select(Verification.registration_number, Verification.desa_code, Verification.category)
+        .where(
+            Verification.person_key == key,
+            Verification.case_id != case_id,
+            col(Verification.created_at) >= since,
+        )
+        .distinct()
+        .limit(5)
+    )
+    return [EarlierCase(*row) for row in (await session.exec(query)).all()]
 
 
 # Outcomes that let a case go on; a mismatch, an unknown NIK or a death must be settled first.

@@ -204,3 +204,24 @@ async def test_a_corrected_identity_is_checked_again(verval: Verval, district: P
     )
     again = await verval.verified(corrected, seen=1)
     assert (again["registry_outcome"], again["identity_consistent"]) == ("match", True)
+    assert again["possible_duplicates"] == []  # the same case verified again is no duplicate
+
+
+async def test_the_same_person_registered_twice_is_flagged_not_merged(
+    verval: Verval, district: Path
+) -> None:
+    """As when a village edge and the district each register one person during a cut."""
+    person = _presented(district)[""]
+    at_village = _registered(person, Category.PBI_REACTIVATION)
+    first = await verval.verified(at_village)
+    assert first["possible_duplicates"] == []
+    at_district = _registered(person, Category.PBI_REACTIVATION).model_copy(
+        update={"registration_number": "3317-KAB-2611-0007"}
+    )
+    second = await verval.verified(at_district)
+    assert second["case_id"] != first["case_id"]
+    assert second["possible_duplicates"] == ["3317012001-2611-0001"]
+    assert any(
+        "Kemungkinan kasus ganda" in f and "3317012001-2611-0001" in f for f in second["findings"]
+    )
+    assert person["nik"] not in " ".join(second["findings"])
