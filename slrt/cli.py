@@ -30,6 +30,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     up.add_argument("--postgres-prefix", default="slrt_", help="prefix of those database names")
     up.add_argument(
+        "--edge",
+        action="append",
+        default=[],
+        metavar="DESA",
+        help="at the district: a desa running its own village edge (repeatable)",
+    )
+    up.add_argument("--village", metavar="DESA", help="run a village edge: this desa's intake")
+    up.add_argument("--hub", metavar="URL", help="the district's leaf URL (with --village)")
+    up.add_argument(
         "--no-demo-users",
         action="store_true",
         help="do not create the demo district's operators (password slrt-demo)",
@@ -41,6 +50,18 @@ def main(argv: list[str] | None = None) -> int:
     prov = commands.add_parser("provision", help="create/update the SLRT stream and consumers")
     prov.add_argument("--nats-url", default=os.environ.get("SLRT_NATS_URL", DEFAULT_NATS_URL))
     prov.add_argument("--replicas", type=int, default=1)
+    prov.add_argument(
+        "--edge", action="append", default=[], metavar="DESA", help="source this village edge"
+    )
+    prov.add_argument("--village", metavar="DESA", help="provision a village edge's own server")
+
+    conf = commands.add_parser("edge-config", help="print a hub's or a village edge's NATS config")
+    conf.add_argument("role", choices=["hub", "village"])
+    conf.add_argument("--edge", action="append", default=[], metavar="DESA=PASSWORD")
+    conf.add_argument("--district-password", help="the district services' NATS password (hub)")
+    conf.add_argument("--village", metavar="DESA")
+    conf.add_argument("--hub-url", help="nats-leaf://desa<code>:<password>@<hub>:7422 (village)")
+    conf.add_argument("--store-dir", type=Path, default=Path("/var/lib/slrt/nats"))
 
     dlq = commands.add_parser("dlq", help="list or replay dead-lettered messages")
     dlq.add_argument("action", choices=["list", "replay"])
@@ -87,11 +108,21 @@ def main(argv: list[str] | None = None) -> int:
         return _up(args)
     if args.command == "serve":
         return _serve(args.service)
-    if args.command == "provision":
-        from shared.provision import provision
+    if args.command == "edge-config":
+        from slrt.edges import config_text
 
-        durables = asyncio.run(provision(args.nats_url, replicas=args.replicas))
-        print(f"stream SLRT and {len(durables)} consumers provisioned")
+        print(config_text(args), end="")
+        return 0
+    if args.command == "provision":
+        from shared.edge import Edge
+        from shared.provision import provision, provision_village
+
+        if args.village:
+            durables = asyncio.run(provision_village(args.nats_url, Edge.of(args.village)))
+        else:
+            edges = [Edge.of(code) for code in args.edge]
+            durables = asyncio.run(provision(args.nats_url, replicas=args.replicas, edges=edges))
+        print(f"streams and {len(durables)} consumers provisioned")
         return 0
     from slrt import deadletter
 
@@ -113,6 +144,9 @@ def _up(args: argparse.Namespace) -> int:
             nats_port=args.nats_port,
             database_urls=database_urls,
             demo_users=not args.no_demo_users,
+            edges=tuple(args.edge),
+            village=args.village,
+            hub_url=args.hub,
         )
     )
 

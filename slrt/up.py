@@ -17,10 +17,11 @@ from pathlib import Path
 
 import httpx
 
+from shared.edge import Edge
 from shared.logging import get_logger
-from shared.provision import provision
+from slrt.edges import Place
 from slrt.natsserver import NatsServer
-from slrt.services import SERVICES, ServiceSpec
+from slrt.services import SERVICES, ServiceSpec, spec_of
 
 log = get_logger("slrt.up")
 
@@ -37,6 +38,20 @@ class UpOptions:
     nats_port: int
     database_urls: dict[str, str] = field(default_factory=dict)
     demo_users: bool = True
+    # At the district: desas running their own village edge. At a village: its desa and
+    # the district's leaf URL (then only intake runs here).
+    edges: tuple[str, ...] = ()
+    village: str | None = None
+    hub_url: str | None = None
+
+    def place(self) -> Place:
+        return Place(
+            var_dir=self.var_dir,
+            nats_port=self.nats_port,
+            edges=tuple(Edge.of(code) for code in self.edges),
+            village=Edge.of(self.village) if self.village else None,
+            hub_url=self.hub_url,
+        )
 
 
 @dataclass
@@ -143,31 +158,28 @@ def run(options: UpOptions) -> int:
     options.var_dir.mkdir(parents=True, exist_ok=True)
     nats: NatsServer | None = None
     services: list[ServiceProcess] = []
+    place = options.place()
     try:
         nats_url = options.nats_url
         if nats_url is None:
-            nats = NatsServer(
-                port=options.nats_port,
-                store_dir=options.var_dir / "nats",
-                log_file=options.var_dir / "nats.log",
-            )
+            nats = place.nats_server()
             nats.start()
             nats_url = nats.url
-        asyncio.run(provision(nats_url))
+        asyncio.run(place.provision(nats_url))
         demo = DEMO_USERS_ENV if options.demo_users else {}
         services = list(
             service_processes(
-                SERVICES,
+                [spec_of("intake")] if place.village else SERVICES,
                 nats_url=nats_url,
                 var_dir=options.var_dir,
                 database_urls=options.database_urls,
-                extra_env=demo,
+                extra_env=demo | place.service_env(),
             ).values()
         )
         for svc in services:
             svc.start()
         wait_ready(services)
-        _print_urls(services, nats_url, options.var_dir)
+        _print_urls(services, nats_url, options.var_dir, place.edge_commands())
         if options.demo_users:
             _print_demo_users()
         while True:
@@ -176,6 +188,9 @@ def run(options: UpOptions) -> int:
     except StopRequested:
         return 0
     finally:
+        # A second Ctrl-C must not cut the services' clean stop short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("\nMenghentikan layanan ...", flush=True)
         for svc in reversed(services):
             svc.stop()
@@ -206,10 +221,14 @@ def _print_demo_users() -> None:
     )
 
 
-def _print_urls(services: list[ServiceProcess], nats_url: str, var_dir: Path) -> None:
+def _print_urls(
+    services: list[ServiceProcess], nats_url: str, var_dir: Path, edge_commands: list[str]
+) -> None:
     print("\nSLRT siap / ready:", flush=True)
     for svc in services:
         print(f"  {svc.spec.name:<9} {svc.url}   (API: {svc.url}/docs)", flush=True)
     print(f"  nats      {nats_url}", flush=True)
     print(f"  data      {var_dir.resolve()}", flush=True)
+    for command in edge_commands:
+        print(f"  desa      {command}", flush=True)
     print("Tekan Ctrl-C untuk berhenti.", flush=True)
