@@ -2,6 +2,7 @@
 
 import asyncio
 import shutil
+import sqlite3
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -21,6 +22,44 @@ from slrt.up import DEMO_USERS_ENV, ServiceProcess, service_processes, wait_read
 from tests.conftest import IN_CI, DatabaseFactory
 
 T = TypeVar("T")
+
+
+def nik(serial: int) -> str:
+    """A valid NIK: kecamatan 33.17.01, a man born 1 January 1990, serial 0001 ..."""
+    return f"331701010190{serial:04d}"
+
+
+def case_body(serial: int, desa_code: str = "33.17.01.2001") -> dict[str, Any]:
+    """A citizen registering an urgent, consented case: the fast track refers it as soon
+    as verval has checked it."""
+    return {
+        "nik": nik(serial),
+        "kk": "3317010203040005",
+        "name": f"Warga Uji {serial}",
+        "birth_date": "1990-01-01",
+        "sex": "L",
+        "desa_code": desa_code,
+        "address": "Dukuh Krajan 1",
+        "rt": "1",
+        "rw": "1",
+        "phone": f"0812{serial:08d}",
+        "urgent": True,
+        "consent_to_share": True,
+        "category": "pbi_reaktivasi",
+        "description": "KIS tidak aktif, sedang dirawat",
+    }
+
+
+def database(svc: ServiceProcess) -> sqlite3.Connection:
+    """A service's SQLite file, read-only, for reconciling what it holds."""
+    url = svc.env[f"SLRT_{svc.spec.name.upper()}_DATABASE_URL"]
+    path = Path(url.split(":///", 1)[1])
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+
+
+def counts(svc: ServiceProcess, query: str) -> list[tuple[Any, ...]]:
+    with database(svc) as conn:
+        return conn.execute(query).fetchall()
 
 
 def run_async(work: Coroutine[Any, Any, T]) -> T:
@@ -43,9 +82,26 @@ def running_services(
     nats = NatsServer(port=free_port(), store_dir=var_dir / "nats")
     nats.start()
     run_async(provision(nats.url))
+    try:
+        with services_on(nats.url, names, var_dir, databases, env) as services:
+            yield nats, services
+    finally:
+        nats.stop()
+
+
+@contextmanager
+def services_on(
+    nats_url: str,
+    names: list[str],
+    var_dir: Path,
+    databases: DatabaseFactory,
+    env: dict[str, str] | None = None,
+) -> Iterator[dict[str, ServiceProcess]]:
+    """The named services on an already provisioned NATS, ready; stopped at the end."""
+    var_dir.mkdir(parents=True, exist_ok=True)
     services = service_processes(
         [spec_of(name) for name in names],
-        nats_url=nats.url,
+        nats_url=nats_url,
         var_dir=var_dir,
         ports={name: free_port() for name in names},
         database_urls={name: databases.new(name) for name in names},
@@ -63,11 +119,10 @@ def running_services(
         svc.start()
     try:
         wait_ready(list(services.values()), timeout=60)
-        yield nats, services
+        yield services
     finally:
         for svc in services.values():
             svc.stop()
-        nats.stop()
 
 
 @dataclass

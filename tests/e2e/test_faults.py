@@ -10,11 +10,9 @@ The embedded default (SQLite files, nats-server from the wheel), as a village wo
 import asyncio
 import random
 import re
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,7 +22,7 @@ from shared.accounts import DEMO_PASSWORD
 from slrt.services import SERVICE_NAMES
 from slrt.up import ServiceProcess, wait_ready
 from tests.conftest import PostgresDatabases, database_factory
-from tests.e2e.conftest import Stack, running_services
+from tests.e2e.conftest import Stack, case_body, counts, database, nik, running_services
 
 pytestmark = pytest.mark.e2e
 
@@ -32,31 +30,6 @@ CASES = 2000
 DESKS = 8
 SETTLE_SECONDS = 420.0
 TOLD_ABOUT = ("case.registered", "case.verified", "referral.created")
-
-
-def nik(serial: int) -> str:
-    """A valid NIK: kecamatan 33.17.01, a man born 1 January 1990, serial 0001 ..."""
-    return f"331701010190{serial:04d}"
-
-
-def case_body(serial: int) -> dict[str, Any]:
-    return {
-        "nik": nik(serial),
-        "kk": "3317010203040005",
-        "name": f"Warga Uji {serial}",
-        "birth_date": "1990-01-01",
-        "sex": "L",
-        "desa_code": "33.17.01.2001",
-        "address": "Dukuh Krajan 1",
-        "rt": "1",
-        "rw": "1",
-        "phone": f"0812{serial:08d}",
-        # Urgent and consented: the fast track refers it as soon as verval has checked it.
-        "urgent": True,
-        "consent_to_share": True,
-        "category": "pbi_reaktivasi",
-        "description": "KIS tidak aktif, sedang dirawat",
-    }
 
 
 @pytest.fixture(scope="module")
@@ -127,17 +100,6 @@ def chaos(stack: Stack, done: threading.Event) -> list[str]:
     stack.nats.start()
     done.set()
     return happened
-
-
-def database(svc: ServiceProcess) -> sqlite3.Connection:
-    url = svc.env[f"SLRT_{svc.spec.name.upper()}_DATABASE_URL"]
-    path = Path(url.split(":///", 1)[1])
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-
-
-def counts(svc: ServiceProcess, query: str) -> list[tuple[Any, ...]]:
-    with database(svc) as conn:
-        return conn.execute(query).fetchall()
 
 
 def reconciled(stack: Stack) -> dict[str, Any]:
