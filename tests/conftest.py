@@ -6,6 +6,8 @@ PostgreSQL fails the run instead of skipping.
 """
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -80,12 +82,15 @@ class PostgresDatabases:
         base = self.admin_url.rsplit("/", 1)[0]
         return f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
 
-    def drop_all(self) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            for name in self.created:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
+    def drop_all_in_background(self) -> None:
+        """Drop every database made, in a detached process: the run need not wait the
+        ~20 s hundreds of drops take on a slow disk."""
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.dropdb", self.admin_url, *self.created],
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -95,7 +100,7 @@ def postgres_databases(postgres_server: str | None) -> Iterator[PostgresDatabase
         return
     databases = PostgresDatabases(postgres_server)
     yield databases
-    databases.drop_all()
+    databases.drop_all_in_background()
 
 
 def database_factory(

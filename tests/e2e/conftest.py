@@ -57,9 +57,9 @@ def database(svc: ServiceProcess) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
 
 
-def counts(svc: ServiceProcess, query: str) -> list[tuple[Any, ...]]:
+def counts(svc: ServiceProcess, query: str, *params: object) -> list[tuple[Any, ...]]:
     with database(svc) as conn:
-        return conn.execute(query).fetchall()
+        return conn.execute(query, params).fetchall()
 
 
 def run_async(work: Coroutine[Any, Any, T]) -> T:
