@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from shared.auth import Role
+from shared.edge import LEAF_PORT
 from shared.settings import DEFAULT_NATS_URL
 from slrt.services import SERVICE_NAMES, spec_of
 
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DESA",
         help="at the district: a desa running its own village edge (repeatable)",
     )
+    up.add_argument("--leaf-port", type=int, default=LEAF_PORT, help="the hub's leaf port")
     up.add_argument("--village", metavar="DESA", help="run a village edge: this desa's intake")
     up.add_argument("--hub", metavar="URL", help="the district's leaf URL (with --village)")
     up.add_argument(
@@ -147,6 +149,7 @@ def _up(args: argparse.Namespace) -> int:
             edges=tuple(args.edge),
             village=args.village,
             hub_url=args.hub,
+            leaf_port=args.leaf_port,
         )
     )
 

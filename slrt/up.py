@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.edge import Edge
+from shared.edge import LEAF_PORT, Edge
 from shared.logging import get_logger
 from slrt.edges import Place
 from slrt.natsserver import NatsServer
@@ -43,6 +43,7 @@ class UpOptions:
     edges: tuple[str, ...] = ()
     village: str | None = None
     hub_url: str | None = None
+    leaf_port: int = LEAF_PORT
 
     def place(self) -> Place:
         return Place(
@@ -51,6 +52,7 @@ class UpOptions:
             edges=tuple(Edge.of(code) for code in self.edges),
             village=Edge.of(self.village) if self.village else None,
             hub_url=self.hub_url,
+            leaf_port=self.leaf_port,
         )
 
 

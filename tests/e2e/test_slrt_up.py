@@ -28,6 +28,7 @@ def start_up(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[s
     env = dict(os.environ) | {f"SLRT_{name.upper()}_PORT": str(p) for name, p in ports.items()}
     command = [sys.executable, "-m", "slrt.cli", "up", "--var-dir", str(tmp_path / "var")]
     command += ["--nats-port", str(nats_port), *extra]
+    tmp_path.mkdir(parents=True, exist_ok=True)
     log = (tmp_path / "up.log").open("w")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 90
@@ -38,7 +39,7 @@ def start_up(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[s
     return process, ports, nats_port
 
 
-def register_and_follow(intake_port: int, nik: str) -> dict[str, object]:
+def register_and_follow(intake_port: int, nik: str, timeout: float = 30) -> dict[str, object]:
     """As the demo front office of Kedungrejo (Rembang), whom `slrt up` created."""
     credentials = {"username": "desa-3317102001", "password": DEMO_PASSWORD}
     login = httpx.post(f"http://127.0.0.1:{intake_port}/api/login", json=credentials, timeout=10)
@@ -62,7 +63,7 @@ def register_and_follow(intake_port: int, nik: str) -> dict[str, object]:
         f"http://127.0.0.1:{intake_port}/api/cases", json=body, headers=auth, timeout=10
     )
     assert created.status_code == 201, created.text
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while True:
         case: dict[str, object] = httpx.get(
             f"http://127.0.0.1:{intake_port}/api/cases/{created.json()['id']}", headers=auth
@@ -125,3 +126,29 @@ def test_up_on_postgresql_gives_each_service_its_own_database(
         assert not (tmp_path / "var" / "intake.db").exists()
     finally:
         stop_and_check(process, ports, nats_port)
+
+
+def test_up_as_a_hub_and_as_a_village_edge(tmp_path: Path) -> None:
+    """`slrt up --edge` prints the village's command; run, the village's case flows."""
+    desa = "33.17.10.2001"
+    hub, hub_ports, hub_nats = start_up(
+        tmp_path / "hub", "--edge", desa, "--leaf-port", str(free_port())
+    )
+    try:
+        printed = (tmp_path / "hub" / "up.log").read_text()
+        command = next(line for line in printed.splitlines() if "--village" in line).split()
+        hub_url = command[command.index("--hub") + 1]
+        village, village_ports, village_nats = start_up(
+            tmp_path / "village", "--village", desa, "--hub", hub_url
+        )
+        try:
+            # The hub's source of a village that did not exist yet retries after 10, 30,
+            # 60 ... seconds (nats-server's back-off): the first case may wait for it.
+            case = register_and_follow(village_ports["intake"], "3317014507850004", 150)
+            steps = [step["service"] for step in case["timeline"]]  # type: ignore[union-attr]
+            assert {"verval", "referral"} <= set(steps)
+            assert (tmp_path / "village" / "var" / "nats.conf").exists()
+        finally:
+            stop_and_check(village, {"intake": village_ports["intake"]}, village_nats)
+    finally:
+        stop_and_check(hub, hub_ports, hub_nats)
