@@ -47,12 +47,13 @@ async def overdue_scheduler(runtime: ServiceRuntime) -> None:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
     return create_service_app(
-        settings=settings or Settings(),
+        settings=settings,
         title="SLRT Referral (Sekretariat SLRT kabupaten)",
         tables=[*TABLES, *kis_daerah.TABLES],
         routers=[api.router, pages.router, settings_pages.router, pages.sign_in],
         subscribe=handlers.subscribe_all,
         on_startup=prepare,
-        background=[overdue_scheduler],
+        background=[overdue_scheduler] if settings.overdue_check_seconds > 0 else [],
     )

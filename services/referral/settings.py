@@ -13,5 +13,6 @@ class Settings(ServiceSettings):
     port: int = 8003
     # `slrt up` turns this on: the secretariat, its head and a liaison per agency (README).
     demo_users: bool = False
-    # How often the scheduler looks for referrals past their target time.
+    # How often the scheduler looks for referrals past their target time; 0 turns it off
+    # (tests that drive it with their own clock).
     overdue_check_seconds: float = 60.0

@@ -80,7 +80,7 @@ async def desk(
         database_url=database_url,
         var_dir=tmp_path,
         log_json=False,
-        overdue_check_seconds=3600,  # tests drive the scheduler with their own clock
+        overdue_check_seconds=0,  # off: tests drive the scheduler with their own clock
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
