@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -37,7 +36,6 @@ class LinkStatus:
 
     reachable: bool | None = None
     waiting: int = 0
-    checked_at: datetime | None = None
 
 
 def district_reachable(source: StreamSourceInfo | None) -> bool:
@@ -102,7 +100,6 @@ def link_watcher(status: LinkStatus) -> Callable[[ServiceRuntime], Coroutine[Any
             with contextlib.suppress(Exception):  # the database busy: keep the last count
                 async with runtime.sessions() as session:
                     status.waiting = await not_arrived_count(session)
-            status.checked_at = datetime.now(UTC)
             await asyncio.sleep(WATCH_SECONDS)
 
     return watch_link
