@@ -8,21 +8,23 @@ from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake.models import Case
+from services.intake.settings import Settings
 from shared.contracts import PRECHECK_SUBJECT, Category, PrecheckReply, PrecheckRequest
 from shared.logging import get_logger
 from shared.runtime import ServiceRuntime
 
 log = get_logger(__name__)
-TIMEOUT_SECONDS = 0.8  # a desk waits this long at most; the citizen is standing there
 
 
 async def ask_verval(runtime: ServiceRuntime, nik: str, category: Category) -> PrecheckReply | None:
     if not runtime.broker_connected.is_set():
         return None
     request = PrecheckRequest(nik=nik, category=category)
+    settings = runtime.settings
+    timeout = settings.precheck_timeout_seconds if isinstance(settings, Settings) else 0.8
     try:
         reply = await runtime.broker.request(
-            request.model_dump_json().encode(), PRECHECK_SUBJECT, timeout=TIMEOUT_SECONDS
+            request.model_dump_json().encode(), PRECHECK_SUBJECT, timeout=timeout
         )
         return PrecheckReply.model_validate_json(reply.body)
     except (TimeoutError, ValidationError) as exc:

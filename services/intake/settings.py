@@ -13,3 +13,5 @@ class Settings(ServiceSettings):
     port: int = 8001
     # `slrt up` turns this on: operators for every desa of the demo district (see README).
     demo_users: bool = False
+    # How long the desk waits for verval's pre-check; the citizen is standing there.
+    precheck_timeout_seconds: float = 0.8

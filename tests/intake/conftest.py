@@ -80,7 +80,12 @@ class Intake(SignedInClient):
 
 async def running_intake(nats_url: str, database_url: str, var_dir: Path) -> AsyncIterator[Intake]:
     settings = Settings(
-        nats_url=nats_url, database_url=database_url, var_dir=var_dir, log_json=False
+        nats_url=nats_url,
+        database_url=database_url,
+        var_dir=var_dir,
+        log_json=False,
+        # The answer, not its speed, is under test: a loaded CI machine may take longer.
+        precheck_timeout_seconds=5.0,
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
