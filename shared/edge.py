@@ -33,7 +33,13 @@ from nats.js.api import (
 
 from shared.areas import DesaPath, compact_code
 from shared.contracts import PRECHECK_SUBJECT, STREAM_NAME, SUBJECT_ROOT
-from shared.topology import DUPLICATE_WINDOW_SECONDS, Streams, dead_letter_subject
+from shared.topology import (
+    ACK_WAIT_SECONDS,
+    DUPLICATE_WINDOW_SECONDS,
+    MAX_ACK_PENDING,
+    Streams,
+    dead_letter_subject,
+)
 
 HUB_DOMAIN = "hub"
 VILLAGE_STREAM = "SLRT_DESA"
@@ -52,8 +58,8 @@ def uplink_consumer() -> ConsumerConfig:
         filter_subject=f"{SUBJECT_ROOT}.>",
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.EXPLICIT,
-        ack_wait=30.0,
-        max_ack_pending=1000,
+        ack_wait=ACK_WAIT_SECONDS,
+        max_ack_pending=MAX_ACK_PENDING,
     )
 
 

@@ -47,11 +47,12 @@ async def provision_village(nats_url: str, edge: Edge) -> list[str]:
         js = nc.jetstream()
         await _put_stream(js, edge.village_stream())
         await _put_stream(js, edge.district_stream())
-        configs = [consumer_config(sub) for sub in SUBSCRIPTIONS if sub.service == "intake"]
-        for config in [*configs, uplink_consumer()]:
+        intake = [consumer_config(sub) for sub in SUBSCRIPTIONS if sub.service == "intake"]
+        configs = [*intake, uplink_consumer()]
+        for config in configs:
             await js.add_consumer(DISTRICT_STREAM, config)
-        log.info("provisioned_village", village=edge.domain, consumers=len(configs) + 1)
-        return [str(config.durable_name) for config in [*configs, uplink_consumer()]]
+        log.info("provisioned_village", village=edge.domain, consumers=len(configs))
+        return [str(config.durable_name) for config in configs]
     finally:
         await nc.close()
 

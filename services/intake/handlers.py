@@ -102,13 +102,10 @@ def another_intakes(*, desa: str, village: str | None, edge_desas: frozenset[str
 
 
 def skipping_others(runtime: ServiceRuntime, apply: Apply) -> Apply:
-    settings = runtime.settings
+    village, edge_desas = runtime.settings.village, runtime.settings.edge_desas
 
     async def apply_if_ours(session: AsyncSession, event: Event) -> None:
-        desa = event.area.desa
-        elsewhere = another_intakes(
-            desa=desa, village=settings.village, edge_desas=settings.edge_desas
-        )
+        elsewhere = another_intakes(desa=event.area.desa, village=village, edge_desas=edge_desas)
         if elsewhere and await session.get(Case, event.case_id) is None:
             return
         await apply(session, event)
