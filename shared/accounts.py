@@ -9,7 +9,7 @@ import hashlib
 import secrets
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from fastapi import Request, Response
@@ -21,7 +21,7 @@ from shared.areas import AreaRegistry
 from shared.auth import Principal, Role, area_fits_role, hash_password, verify_password
 from shared.db import as_utc
 from shared.errors import Refusal
-from shared.runtime import SessionDep
+from shared.runtime import ServiceRuntime, SessionDep
 
 SESSION_LIFETIME = timedelta(hours=12)  # one working day at the desk
 DEMO_PASSWORD = "slrt-demo"
@@ -42,6 +42,7 @@ class User(SQLModel, table=True):
     role: str
     area_code: str
     agency: str | None = None
+    household_key: str | None = None  # digest of their own KK (see Principal)
     password_hash: str
     active: bool = True
     created_at: datetime = Field(default_factory=_now)
@@ -140,7 +141,11 @@ async def principal_for_token(*, session: AsyncSession, token: str) -> Principal
     if user is None or not user.active:
         return None
     return Principal(
-        username=user.username, role=Role(user.role), area_code=user.area_code, agency=user.agency
+        username=user.username,
+        role=Role(user.role),
+        area_code=user.area_code,
+        agency=user.agency,
+        household_key=user.household_key,
     )
 
 
@@ -197,6 +202,7 @@ async def add_user(
     password: str | None = None,
     password_hash: str | None = None,
     agency: str | None = None,
+    household_key: str | None = None,
 ) -> User:
     """Create a user; their area must exist and be of their role's level."""
     areas.get(area_code)
@@ -210,6 +216,7 @@ async def add_user(
         role=role.value,
         area_code=area_code,
         agency=agency,
+        household_key=household_key,
         password_hash=password_hash or hash_password(password or secrets.token_urlsafe(16)),
     )
     session.add(user)
@@ -269,3 +276,18 @@ def audit(
 async def audit_trail(*, session: AsyncSession, case_id: UUID) -> list[AuditEntry]:
     query = select(AuditEntry).where(AuditEntry.case_id == case_id).order_by(col(AuditEntry.at))
     return list((await session.exec(query)).all())
+
+
+class SeedDemoUsers(Protocol):
+    async def __call__(
+        self, *, session: AsyncSession, areas: AreaRegistry, kabupaten: str
+    ) -> int: ...
+
+
+async def seed_demo_district(runtime: ServiceRuntime, seed: SeedDemoUsers) -> None:
+    """Every kabupaten's demo users, if the service's settings ask for them (`slrt up` does)."""
+    if not getattr(runtime.settings, "demo_users", False):
+        return
+    async with runtime.sessions() as session:
+        for kabupaten in runtime.areas.kabupaten():
+            await seed(session=session, areas=runtime.areas, kabupaten=kabupaten.code)

@@ -22,10 +22,15 @@ class Role(StrEnum):
     BACK_OFFICE = "back_office"
     COORDINATOR = "coordinator"
     VILLAGE_HEAD = "village_head"  # kepala desa/lurah, where the village signs what leaves it
+    KASUN = "kasun"  # kepala dusun: visits homes in the desa
     SUPERVISOR = "supervisor"
+    TKSK = "tksk"  # Tenaga Kesejahteraan Sosial Kecamatan (or a pendamping): home visits
     SECRETARIAT = "secretariat"
     SECRETARIAT_HEAD = "secretariat_head"
     LIAISON = "liaison"
+    DTKS_ADMIN = "dtks_admin"  # the district's DTKS operator: verifies and sends proposals
+    REGENT = "bupati"  # ratifies the monthly DTKS proposals
+    REGIONAL_SECRETARY = "sekda"  # ratifies them when the Bupati delegates it
     ADMIN = "admin"
 
 
@@ -35,10 +40,15 @@ AREA_DOTS = {
     Role.BACK_OFFICE: 3,
     Role.COORDINATOR: 3,
     Role.VILLAGE_HEAD: 3,
+    Role.KASUN: 3,
     Role.SUPERVISOR: 2,
+    Role.TKSK: 2,
     Role.SECRETARIAT: 1,
     Role.SECRETARIAT_HEAD: 1,
     Role.LIAISON: 1,
+    Role.DTKS_ADMIN: 1,
+    Role.REGENT: 1,
+    Role.REGIONAL_SECRETARY: 1,
     Role.ADMIN: 1,
 }
 
@@ -51,6 +61,7 @@ class Principal:
     role: Role
     area_code: str
     agency: str | None = None  # a liaison's agency: they see only referrals sent to it
+    household_key: str | None = None  # digest of their own KK: no acting for their family
 
     def actor(self) -> Actor:
         return Actor(user_id=self.username, role=self.role.value, area_code=self.area_code)

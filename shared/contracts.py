@@ -128,6 +128,7 @@ class Person(BaseModel):
     kk: str | None = Field(default=None, pattern=r"^\d{16}$")
     name: str
     birth_date: date
+    birth_place: str = ""  # as written on the KTP; empty where the desk did not record it
     sex: Sex
     phone: str | None = None
     email: str | None = None
@@ -367,6 +368,24 @@ class PrecheckRequest(BaseModel):
     category: Category
 
 
+class ProposalUpdated(Event):
+    """A DTKS proposal opened for a case moved on, or missed its window and moved to the
+    next month's: what the village tells the citizen. No personal data."""
+
+    TYPE: ClassVar[str] = "proposal.updated"
+    VERSION: ClassVar[int] = 1
+    type: Literal["proposal.updated"] = "proposal.updated"
+    version: Literal[1] = 1
+    proposal_id: UUID
+    registration_number: str = ""
+    program: str
+    kind_label: str
+    status: str
+    status_label: str
+    batch: str  # the monthly window it goes in, e.g. "Usulan DTKS ..., 15–25 Desember 2026"
+    note: str = ""
+
+
 class ProposalWindow(BaseModel):
     """The ministry's monthly window for this kind of proposal."""
 
@@ -405,6 +424,7 @@ EVENT_CLASSES: dict[tuple[str, int], type[Event]] = {
         CaseClosed,
         CaseReopened,
         CaseContactChanged,
+        ProposalUpdated,
     )
 }
 

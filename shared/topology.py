@@ -30,6 +30,7 @@ from shared.contracts import (
     Event,
     NotificationFailed,
     NotificationSent,
+    ProposalUpdated,
     ReferralCreated,
     ReferralOverdue,
     ReferralUpdated,
@@ -90,6 +91,7 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("notify", CaseEscalated),
     Subscription("notify", CaseReopened),
     Subscription("notify", CaseContactChanged),
+    Subscription("intake", ProposalUpdated),
 )
 
 

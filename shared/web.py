@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from shared import accounts
+from shared.areas import AreaRegistry, UnknownAreaError
 from shared.auth import Principal
 from shared.runtime import SessionDep
 
@@ -25,6 +26,18 @@ LOGIN_PATH = "/masuk"
 def service_templates(directory: Path) -> Jinja2Templates:
     loader = ChoiceLoader([FileSystemLoader(directory), FileSystemLoader(SHARED_TEMPLATES)])
     return Jinja2Templates(env=Environment(loader=loader, autoescape=select_autoescape()))
+
+
+def area_namer(areas: AreaRegistry) -> Callable[[str], str]:
+    """A template helper: an area's name, or its code when the registry does not know it."""
+
+    def name(code: str) -> str:
+        try:
+            return areas.get(code).name
+        except UnknownAreaError:
+            return code
+
+    return name
 
 
 def page_principal(cookie_name: str) -> Callable[..., Coroutine[Any, Any, Principal]]:

@@ -72,10 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     dlq.add_argument("--seq", type=int, help="replay only this stream sequence")
 
     user = commands.add_parser(
-        "user-add", help="create a user in intake's, referral's or notify's database"
+        "user-add", help="create a user in intake's, verval's, referral's or notify's database"
     )
     user.add_argument("username")
-    user.add_argument("--service", choices=["intake", "referral", "notify"], default="intake")
+    user.add_argument(
+        "--service", choices=["intake", "verval", "referral", "notify"], default="intake"
+    )
+    user.add_argument(
+        "--kk", help="the officer's own KK (verval keeps a digest: no acting for their family)"
+    )
     user.add_argument("--agency", help="a liaison's agency (destination code, e.g. bpjs_dinkes)")
     user.add_argument("--full-name", required=True)
     user.add_argument("--role", required=True, choices=[r.value for r in Role])
@@ -104,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "user-add":
         from slrt.users import NewUser, add_user_interactively
 
-        new = NewUser(args.username, args.full_name, Role(args.role), args.area, args.agency)
+        new = NewUser(
+            args.username, args.full_name, Role(args.role), args.area, args.agency, args.kk
+        )
         return add_user_interactively(args.service, new)
     if args.command == "up":
         return _up(args)

@@ -5,6 +5,8 @@ real structure (kecamatan of issue, birth date with +40 for women, serial), hous
 in the area registry's desa. Besides the registry extracts it writes `presented.csv`: people
 as they would present themselves at a village desk, some with the defects villages meet
 (a NIK typo, a name spelled another way, a wrong birth date), and the ground truth of each.
+Some people are in the civil registry twice, under a second NIK (`duplicated` in
+presented.csv), as when Dukcapil issued a new NIK without retiring the old one.
 
     slrt generate --people 10000 --out var/registry [--seed 7]
 """
@@ -28,6 +30,7 @@ PRESENTED_COLUMNS = ["nik", "name", "sex", "birth_date", "desa_code", "defect", 
 
 # How often each defect appears among presented people (the rest are correct).
 DEFECT_RATES = {"nik_typo": 0.03, "name_variant": 0.03, "wrong_birth_date": 0.03}
+DUPLICATE_RATE = 0.01  # living people with a second NIK in the civil registry
 NAME_VARIANTS = {
     "Muhammad": ["Muhamad", "Moh.", "Mochammad"],
     "Siti": ["Sity"],
@@ -180,6 +183,16 @@ class Generator:
         return [nik, name, person.sex, born.isoformat(), person.desa_code, defect, person.nik]
 
 
+def civil_row(p: Person, nik: str) -> list[object]:
+    return [nik, p.kk, p.name, p.sex, p.birth_place, p.birth_date, p.address, p.desa_code,
+            int(p.alive), p.death_date or ""]  # fmt: skip
+
+
+def second_nik(nik: str) -> str:
+    """Another valid NIK for the same birth date and kecamatan (serials 5000 and up)."""
+    return f"{nik[:12]}{5000 + int(nik[12:]) % 5000:04d}"
+
+
 def generate(areas: AreaRegistry, people: int, out: Path, seed: int = 7) -> dict[str, int]:
     """Write civil.csv, dtks.csv, programs.csv and presented.csv for `people` people."""
     out.mkdir(parents=True, exist_ok=True)
@@ -199,20 +212,7 @@ def generate(areas: AreaRegistry, people: int, out: Path, seed: int = 7) -> dict
         presented.writerow(PRESENTED_COLUMNS)
         for home in gen.households(people):
             for p in home.members:
-                civil.writerow(
-                    [
-                        p.nik,
-                        p.kk,
-                        p.name,
-                        p.sex,
-                        p.birth_place,
-                        p.birth_date,
-                        p.address,
-                        p.desa_code,
-                        int(p.alive),
-                        p.death_date or "",
-                    ]
-                )
+                civil.writerow(civil_row(p, nik=p.nik))
                 counts["people"] += 1
                 if home.desil is not None:
                     dtks.writerow(
@@ -225,7 +225,12 @@ def generate(areas: AreaRegistry, people: int, out: Path, seed: int = 7) -> dict
                         ]
                     )
                     counts["dtks"] += 1
-                if p.alive:
+                if p.alive and gen.rng.random() < DUPLICATE_RATE:
+                    civil.writerow(civil_row(p, nik=second_nik(p.nik)))
+                    counts["people"] += 1
+                    presented.writerow([p.nik, p.name, p.sex, p.birth_date.isoformat(),
+                                        p.desa_code, "duplicated", p.nik])  # fmt: skip
+                elif p.alive:
                     presented.writerow(gen.presented(p))
             for row in gen.memberships(home):
                 programs.writerow(row)

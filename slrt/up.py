@@ -28,7 +28,9 @@ log = get_logger("slrt.up")
 READY_TIMEOUT_SECONDS = 90.0
 MAX_RESTARTS = 5
 # Turns on the demo district's users in the services that have users.
-DEMO_USERS_ENV = {f"SLRT_{name}_DEMO_USERS": "true" for name in ("INTAKE", "REFERRAL", "NOTIFY")}
+DEMO_USERS_ENV = {
+    f"SLRT_{name}_DEMO_USERS": "true" for name in ("INTAKE", "VERVAL", "REFERRAL", "NOTIFY")
+}
 
 
 @dataclass
@@ -217,7 +219,8 @@ def _print_demo_users() -> None:
         "  contoh desa-3317012001), bo-/koor-<kode desa>, kec-<kode kecamatan> (supervisor,\n"
         "  contoh kec-331701), sekretariat, admin. Referral: sekretariat, kepala,\n"
         "  penghubung-<instansi> (contoh penghubung-bpjs_dinkes). Notify: sekretariat,\n"
-        "  kepala, admin (pesan warga, pesan gagal, templat pesan).\n"
+        "  kepala, admin (pesan warga, pesan gagal, templat pesan). Verval (usulan DTKS):\n"
+        "  desa-/koor-/kades-/kasun-<kode desa>, tksk-<kode kecamatan>, dtks, bupati, sekda.\n"
         "  Ganti atau nonaktifkan sebelum dipakai sungguhan.",
         flush=True,
     )

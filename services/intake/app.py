@@ -6,18 +6,12 @@ from services.intake import accounts, api, handlers, uplink
 from services.intake.models import TABLES
 from services.intake.settings import Settings
 from services.intake.web import pages
+from shared.accounts import seed_demo_district
 from shared.runtime import ServiceRuntime, create_service_app
 
 
 async def seed_demo_users(runtime: ServiceRuntime) -> None:
-    settings = runtime.settings
-    if not (isinstance(settings, Settings) and settings.demo_users):
-        return
-    async with runtime.sessions() as session:
-        for kabupaten in runtime.areas.kabupaten():
-            await accounts.seed_demo_users(
-                session=session, areas=runtime.areas, kabupaten=kabupaten.code
-            )
+    await seed_demo_district(runtime, accounts.seed_demo_users)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

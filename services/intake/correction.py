@@ -34,6 +34,7 @@ FIELD_LABELS = {
     "kk": "nomor KK",
     "name": "nama",
     "birth_date": "tanggal lahir",
+    "birth_place": "tempat lahir",
     "sex": "jenis kelamin",
 }
 
@@ -44,6 +45,7 @@ def _changes(case: Case, data: IdentityCorrection) -> list[str]:
         "kk": data.kk,
         "name": data.name,
         "birth_date": data.birth_date,
+        "birth_place": data.birth_place,
         "sex": data.sex.value,
     }
     return [field for field, value in now.items() if getattr(case, field) != value]
@@ -79,7 +81,7 @@ async def correct_identity(
     if "nik" in changed:
         await refuse_duplicate(session=session, nik=data.nik, category=Category(case.category))
     case.nik, case.kk, case.name = data.nik, data.kk, data.name
-    case.birth_date, case.sex = data.birth_date, data.sex.value
+    case.birth_date, case.birth_place, case.sex = data.birth_date, data.birth_place, data.sex.value
     case.status, case.updated_at = CaseStatus.REGISTERED.value, datetime.now(UTC)
     labels = ", ".join(FIELD_LABELS[f] for f in changed)
     event = CaseUpdated(
@@ -93,6 +95,7 @@ async def correct_identity(
             kk=case.kk,
             name=case.name,
             birth_date=case.birth_date,
+            birth_place=case.birth_place,
             sex=Sex(case.sex),
             phone=case.phone,
         ),

@@ -14,6 +14,7 @@ from shared.contracts import (
     Event,
     NotificationFailed,
     NotificationSent,
+    ProposalUpdated,
     ReferralCreated,
     ReferralUpdated,
 )
@@ -55,6 +56,18 @@ async def on_referral_updated(session: AsyncSession, event: ReferralUpdated) -> 
         service="referral",
         step=f"Rujukan: {event.status_label}",
         note=f"{event.destination_name}" + (f": {detail}" if detail else ""),
+        status=None,
+    )
+
+
+async def on_proposal_updated(session: AsyncSession, event: ProposalUpdated) -> None:
+    """The case's DTKS proposal moved, or missed its window: what to tell the citizen."""
+    await service.record_step(
+        session=session,
+        event=event,
+        service="verval",
+        step=f"Usulan {event.program}: {event.status_label}",
+        note=f"{event.kind_label}, jadwal {event.batch}. {event.note}".strip(),
         status=None,
     )
 
@@ -121,6 +134,7 @@ def subscribe_all(runtime: ServiceRuntime) -> None:
         (NotificationFailed, on_notification_failed),
         (ReferralUpdated, on_referral_updated),
         (CaseClosed, on_case_closed),
+        (ProposalUpdated, on_proposal_updated),
     ):
         subscribe(
             runtime.broker,

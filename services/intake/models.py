@@ -31,6 +31,7 @@ class Identity(SQLModel):
     nik: str = Field(description="NIK, 16 angka")
     name: str = Field(min_length=2, max_length=120)
     birth_date: date
+    birth_place: str = Field(default="", max_length=60, description="tempat lahir, seperti di KTP")
     sex: Sex
     kk: str = Field(description="Nomor Kartu Keluarga, 16 angka")
 
@@ -46,7 +47,7 @@ class Identity(SQLModel):
     def kk_is_possible(cls, value: str) -> str:
         return check_kk(value.replace(" ", ""))
 
-    @field_validator("name")
+    @field_validator("name", "birth_place")
     @classmethod
     def one_space(cls, value: str) -> str:
         return " ".join(value.split())
@@ -146,6 +147,7 @@ class Case(SQLModel, table=True):
     kk: str = Field(index=True)
     name: str
     birth_date: date
+    birth_place: str = ""
     sex: str
     phone: str | None = None
     email: str | None = None

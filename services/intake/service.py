@@ -202,6 +202,7 @@ async def register_case(
             nik=data.nik,
             name=data.name,
             birth_date=data.birth_date,
+            birth_place=data.birth_place,
             sex=data.sex,
             phone=data.phone,
             email=data.email,

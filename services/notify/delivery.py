@@ -19,6 +19,7 @@ from services.notify.dispatch import Clock, Dispatcher, RateLimiter
 from services.notify.domain import CHANNELS, QuietHours, RetryPolicy
 from services.notify.service import Timing
 from services.notify.settings import Settings
+from shared.accounts import seed_demo_district
 from shared.runtime import ServiceRuntime
 
 
@@ -124,13 +125,7 @@ class Notify:
         await self.dispatcher.run()
 
     async def prepare(self, runtime: ServiceRuntime) -> None:
-        if not self.settings.demo_users:
-            return
-        async with runtime.sessions() as session:
-            for kabupaten in runtime.areas.kabupaten():
-                await accounts.seed_demo_users(
-                    session=session, areas=runtime.areas, kabupaten=kabupaten.code
-                )
+        await seed_demo_district(runtime, accounts.seed_demo_users)
 
 
 def get_notify(request: Request) -> Notify:

@@ -9,6 +9,7 @@ from services.referral import accounts, api, handlers, kis_daerah, routing, serv
 from services.referral.models import TABLES
 from services.referral.settings import Settings
 from services.referral.web import pages, settings_pages
+from shared.accounts import seed_demo_district
 from shared.logging import get_logger
 from shared.runtime import ServiceRuntime, create_service_app
 
@@ -19,14 +20,7 @@ async def prepare(runtime: ServiceRuntime) -> None:
     """National default routing for a new district; the demo district's users if asked."""
     async with runtime.sessions() as session:
         await routing.seed_defaults(session)
-    settings = runtime.settings
-    if not (isinstance(settings, Settings) and settings.demo_users):
-        return
-    async with runtime.sessions() as session:
-        for kabupaten in runtime.areas.kabupaten():
-            await accounts.seed_demo_users(
-                session=session, areas=runtime.areas, kabupaten=kabupaten.code
-            )
+    await seed_demo_district(runtime, accounts.seed_demo_users)
 
 
 async def overdue_scheduler(runtime: ServiceRuntime) -> None:

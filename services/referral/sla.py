@@ -1,41 +1,17 @@
 """Target times: every step of a referral is due a number of working days after it began.
 
-Working days skip Saturdays, Sundays and Indonesian public holidays (the `holidays`
-package's calendar, which follows the government's decree each year). Days end at 16:00
-WIB, when district offices close; a referral is overdue once its due moment has passed.
+Working days skip weekends and Indonesian public holidays (`shared.workdays`). Days end at
+16:00 WIB, when district offices close; a referral is overdue once its due moment has passed.
 No I/O: the clock is always passed in.
 """
 
-from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
-
-import holidays
+from datetime import UTC, datetime, time, timedelta
 
 from services.referral.lifecycle import Status
 from shared.areas import WIB
+from shared.workdays import add_working_days
 
 OFFICE_CLOSES = time(16, 0)
-
-
-@lru_cache(maxsize=16)
-def _public_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("ID", years=year))
-
-
-def is_working_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in _public_holidays(day.year)
-
-
-def add_working_days(start: date, days: int) -> date:
-    """The working day `days` working days after `start` (0: `start` or the next working day)."""
-    day = start
-    while not is_working_day(day):
-        day += timedelta(days=1)
-    for _ in range(days):
-        day += timedelta(days=1)
-        while not is_working_day(day):
-            day += timedelta(days=1)
-    return day
 
 
 def due_moment(started: datetime, working_days: int) -> datetime:

@@ -9,12 +9,19 @@ there, the people born that day in that kecamatan whose names are close.
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 from typing import Protocol
 
 from rapidfuzz import fuzz
 
+from services.verval.proposals import (
+    PROPOSED_PROGRAM,
+    WINDOWS,
+    batch_month,
+    window_days,
+    window_key,
+)
 from shared.contracts import Category, Person, ProposalWindow, category_label
 from shared.identity import NikError, kk_issued_on, nik_disagreements, parse_nik
 
@@ -74,8 +81,10 @@ class Outcome(StrEnum):
     NO_REGISTRY = "no_registry"  # no civil snapshot imported yet
 
 
-FIELD_LABELS = {"name": "nama", "birth_date": "tanggal lahir", "sex": "jenis kelamin",
-                "desa": "desa domisili"}  # fmt: skip
+FIELD_LABELS = {"name": "nama", "birth_date": "tanggal lahir", "birth_place": "tempat lahir",
+                "sex": "jenis kelamin", "desa": "desa domisili"}  # fmt: skip
+PLACE_WORDS = frozenset({"kab", "kabupaten", "kota", "kec", "kecamatan", "desa", "kel"})
+PLACE_THRESHOLD = 85
 
 
 @dataclass(frozen=True)
@@ -90,9 +99,13 @@ class IdentityCheck:
     outcome: Outcome
     mismatched: list[str] = field(default_factory=list)  # FIELD_LABELS keys
     candidates: list[Candidate] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)  # what Dukcapil itself must fix
 
     def findings(self) -> list[str]:
         """What the village tells the citizen to fix at Dukcapil, in Bahasa Indonesia."""
+        return self._own_findings() + self.extra
+
+    def _own_findings(self) -> list[str]:
         if self.outcome is Outcome.MISMATCH:
             fields = ", ".join(FIELD_LABELS[f] for f in self.mismatched)
             return [f"Data berbeda dengan Dukcapil: {fields}. Perbaiki di Dukcapil atau di desa."]
@@ -114,10 +127,22 @@ class Presented:
     birth_date: date
     sex: str
     desa_code: str
+    birth_place: str = ""  # empty: the desk did not record it, so it is not compared
+
+
+def same_place(a: str, b: str) -> bool:
+    """`Kab. Rembang` and `REMBANG` are one place; a typo of a letter or two still is."""
+    return fuzz.ratio(place_key(a), place_key(b)) >= PLACE_THRESHOLD
+
+
+def place_key(place: str) -> str:
+    words = place.lower().translate(_NOT_LETTERS).split()
+    return " ".join(w for w in words if w not in PLACE_WORDS)
 
 
 def compare(presented: Presented, record: "CivilLike") -> IdentityCheck:
-    """Field by field: name after normalisation and fuzzy similarity, birth date, sex, desa."""
+    """Field by field: name after normalisation and fuzzy similarity, birth date and place,
+    sex, desa."""
     if not record.alive:
         return IdentityCheck(Outcome.DECEASED)
     mismatched = []
@@ -125,11 +150,27 @@ def compare(presented: Presented, record: "CivilLike") -> IdentityCheck:
         mismatched.append("name")
     if presented.birth_date != record.birth_date:
         mismatched.append("birth_date")
+    if presented.birth_place and not same_place(presented.birth_place, record.birth_place):
+        mismatched.append("birth_place")
     if presented.sex != record.sex:
         mismatched.append("sex")
     if presented.desa_code != record.desa_code:
         mismatched.append("desa")
     return IdentityCheck(Outcome.MISMATCH if mismatched else Outcome.MATCH, mismatched)
+
+
+def second_niks(presented: Presented, nik: str, pool: Sequence["CivilLike"]) -> list[str]:
+    """The same living person under another NIK in the civil registry (born the same day in
+    the same kecamatan, same sex, the same name): Dukcapil must retire one of them."""
+    return [
+        f"Kemungkinan NIK ganda di Dukcapil: orang yang sama juga tercatat dengan NIK "
+        f"berakhiran {r.nik[-4:]}. Minta Dukcapil menonaktifkan salah satunya."
+        for r in pool
+        if r.nik != nik
+        and r.alive
+        and r.sex == presented.sex
+        and name_similarity(presented.name, r.name) >= NAME_THRESHOLD
+    ]
 
 
 def candidates(presented: Presented, pool: Sequence["CivilLike"], top: int = 3) -> list[Candidate]:
@@ -146,6 +187,7 @@ def candidates(presented: Presented, pool: Sequence["CivilLike"], top: int = 3) 
 class CivilLike(Protocol):
     nik: str
     name: str
+    birth_place: str
     birth_date: date
     sex: str
     desa_code: str
@@ -213,32 +255,15 @@ def program_facts(
     )
 
 
-# The ministry's monthly windows (Kepmensos 150/HUK/2022): first and last day of the month.
-WINDOWS = {
-    "pbi_dtks": ("Usulan PBI-JK (sudah di DTKS)", 1, 11),
-    "pbi_new": ("Usulan PBI-JK (belum di DTKS)", 15, 20),
-    "dtks": ("Usulan DTKS dan bantuan (PKH, BPNT)", 15, 25),
-}
-DTKS_WINDOW_CATEGORIES = frozenset(
-    {Category.DTKS_REGISTRATION, Category.DTKS_CORRECTION, Category.PKH, Category.BPNT}
-)
-
-
 def window_for(category: Category, in_dtks: bool | None, today: date) -> ProposalWindow | None:
     """The window a proposal for this complaint goes in, and when it is next open."""
-    if category in (Category.PBI_ENROLMENT, Category.PBI_REACTIVATION):
-        key = "pbi_dtks" if in_dtks else "pbi_new"
-    elif category in DTKS_WINDOW_CATEGORIES:
-        key = "dtks"
-    else:
+    program = PROPOSED_PROGRAM.get(category)
+    if program is None:
         return None
-    name, first, last = WINDOWS[key]
-    opens, closes = today.replace(day=first), today.replace(day=last)
-    if today > closes:  # missed this month: next month's
-        following = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
-        opens, closes = following.replace(day=first), following.replace(day=last)
+    key = window_key(program, in_dtks)
+    opens, closes = window_days(key, batch_month(key, today))
     return ProposalWindow(
-        name=name, open_now=opens <= today <= closes, opens_on=opens, closes_on=closes
+        name=WINDOWS[key][0], open_now=opens <= today <= closes, opens_on=opens, closes_on=closes
     )
 
 

@@ -19,7 +19,8 @@ from shared.runtime import ServiceRuntime
 
 async def on_case(session: AsyncSession, event: CaseRegistered | CaseUpdated) -> None:
     """A new case, or one whose identity the village corrected: check it (again)."""
-    await service.verify_case(session=session, registered=event)
+    today = datetime.now(WIB).date()
+    await service.verify_case(session=session, registered=event, today=today)
 
 
 def answer_prechecks(runtime: ServiceRuntime) -> None:

@@ -179,3 +179,14 @@ async def household(
         for nik, program in (await session.exec(active)).all():
             programs[nik].add(program)
     return members, programs
+
+
+async def in_dtks(session: AsyncSession, niks: list[str]) -> set[str]:
+    """Which of these NIKs the current DTKS snapshot holds."""
+    snaps = await current_snapshots(session)
+    if Kind.DTKS not in snaps or not niks:
+        return set()
+    query = select(DtksRecord.nik).where(
+        DtksRecord.snapshot_id == snaps[Kind.DTKS], col(DtksRecord.nik).in_(niks)
+    )
+    return set((await session.exec(query)).all())

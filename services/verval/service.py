@@ -1,13 +1,14 @@
 """Verval's use cases: verify a registered case and publish the verdict."""
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.verval import registry
+from services.verval import proposal_service, registry
 from services.verval.domain import (
     DUPLICATE_WINDOW_DAYS,
     EarlierCase,
@@ -21,6 +22,7 @@ from services.verval.domain import (
     household_findings,
     person_key,
     program_facts,
+    second_niks,
     window_advice,
     window_for,
 )
@@ -37,10 +39,10 @@ from shared.outbox import add_event
 
 
 async def verify_case(
-    *, session: AsyncSession, registered: CaseRegistered | CaseUpdated
+    *, session: AsyncSession, registered: CaseRegistered | CaseUpdated, today: date
 ) -> Verification:
     """Check the case against the NIK's own structure and the registry snapshots, store the
-    verdict and stage `case.verified`."""
+    verdict and stage `case.verified`; open the DTKS proposal a consistent case needs."""
     person, area = registered.person, registered.area
     assessment = assess_identity(person, kabupaten_code=area.kabupaten)
     found = await registry.look_up(session, person.nik)
@@ -66,6 +68,10 @@ async def verify_case(
         category=registered.category.value,
     )
     session.add(verification)
+    if consistent:
+        await proposal_service.open_for_case(
+            session=session, registered=registered, facts=facts, civil=found.civil, today=today
+        )
     add_event(
         session,
         CaseVerified(
@@ -117,14 +123,17 @@ async def _identity_check(
     session: AsyncSession, registered: CaseRegistered | CaseUpdated, found: registry.Registry
 ) -> IdentityCheck:
     person = registered.person
-    presented = Presented(person.name, person.birth_date, person.sex.value, registered.area.desa)
+    presented = Presented(
+        person.name, person.birth_date, person.sex.value, registered.area.desa, person.birth_place
+    )
     if not found.civil_loaded:
         return IdentityCheck(Outcome.NO_REGISTRY)
-    if found.civil is not None:
-        return compare(presented, found.civil)
     pool = await registry.born_on(
         session, found.snapshots, person.birth_date, registered.area.kecamatan
     )
+    if found.civil is not None:
+        checked = compare(presented, found.civil)
+        return replace(checked, extra=second_niks(presented, person.nik, pool))
     return IdentityCheck(Outcome.NOT_FOUND, candidates=candidates(presented, pool))
 
 

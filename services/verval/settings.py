@@ -11,3 +11,7 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SLRT_VERVAL_", extra="ignore")
     service_name: ClassVar[str] = "verval"
     port: int = 8002
+    # `slrt up` turns this on: village staff, the DTKS admin, the Bupati and the Sekda (README).
+    demo_users: bool = False
+    # How often proposals that missed their window move to next month's; 0 turns it off.
+    rollover_check_seconds: float = 3600.0

@@ -1,5 +1,6 @@
 """Intake's registration API: numbers, refusals with readable messages, duplicates, retries."""
 
+import json
 from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
@@ -27,6 +28,15 @@ async def test_registration_returns_number_and_the_case_shows_its_first_step(
     assert row.event_type == "case.registered"
     assert row.subject == "slrt.case.registered.3317.331701.3317012001"
     assert (await intake.cases())[0].phone == "+6281234567890"
+
+
+async def test_the_birth_place_goes_to_verval_with_the_person(intake: Intake) -> None:
+    response = await intake.register(birth_place="  Kab.  Rembang ")
+    assert response.status_code == 201, response.text
+    [row] = await intake.outbox()
+    assert json.loads(row.payload)["person"]["birth_place"] == "Kab. Rembang"
+    too_long = await intake.register(birth_place="R" * 61, category="rtlh")
+    assert too_long.status_code == 422 and "birth_place" in too_long.text
 
 
 async def test_sequence_counts_per_desa(intake: Intake) -> None:

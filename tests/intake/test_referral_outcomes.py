@@ -6,10 +6,11 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from services.intake.models import Case
-from tests.events import case_closed, publish, referral_updated
+from shared.contracts import ProposalUpdated
+from tests.events import case_closed, envelope, publish, referral_updated
 from tests.intake.conftest import Intake
 
 
@@ -118,3 +119,23 @@ async def test_the_citizen_reopens_within_30_days_and_not_after(intake: Intake) 
     )
     assert refused.status_code == 409
     assert "30 hari" in refused.json()["message"]
+
+
+async def test_a_proposal_that_moved_to_next_month_says_why_on_the_case(intake: Intake) -> None:
+    case = (await intake.register()).json()
+    moved = ProposalUpdated(
+        **envelope(UUID(case["id"])),
+        proposal_id=uuid4(),
+        program="PBI-JK",
+        kind_label="Reaktivasi",
+        status="draf",
+        status_label="Draf, menunggu musyawarah desa",
+        batch="Usulan PBI-JK (sudah di DTKS), 01–11 Desember 2026",
+        note="Jadwal ... November 2026 sudah tutup; usulan pindah ke jadwal Desember 2026.",
+    )
+    await publish(intake.runtime.settings.nats_url, moved)
+    found = await _until(intake, case["url"], lambda c: len(c["timeline"]) == 2)
+    step = found["timeline"][-1]
+    assert step["step"] == "Usulan PBI-JK: Draf, menunggu musyawarah desa"
+    assert "01–11 Desember 2026" in step["note"] and "sudah tutup" in step["note"]
+    assert found["status"] == case["status"]  # a proposal's step does not move the case

@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.referral.lifecycle import Status
-from services.referral.sla import add_working_days, due_for, due_moment, is_working_day
+from services.referral.sla import due_for, due_moment
+from shared.workdays import add_working_days, is_working_day
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,7 @@ def test_different_people_are_not_one_name() -> None:
 RECORD = SimpleNamespace(
     nik="3317014507850001",
     name="Siti Aminah",
+    birth_place="REMBANG",
     birth_date=date(1985, 7, 5),
     sex="P",
     desa_code="33.17.01.2001",
@@ -57,6 +58,16 @@ def test_each_differing_field_is_named_for_the_village() -> None:
     check = compare(moved, RECORD)
     assert (check.outcome, check.mismatched) == (Outcome.MISMATCH, ["birth_date", "desa"])
     assert "tanggal lahir, desa domisili" in check.findings()[0]
+
+
+def test_the_birth_place_is_compared_when_the_desk_wrote_it_down() -> None:
+    written = Presented("Siti Aminah", date(1985, 7, 5), "P", "33.17.01.2001", "Kab. Rembang")
+    assert compare(written, RECORD).outcome is Outcome.MATCH
+    typo = Presented("Siti Aminah", date(1985, 7, 5), "P", "33.17.01.2001", "Rembag")
+    assert compare(typo, RECORD).outcome is Outcome.MATCH
+    elsewhere = Presented("Siti Aminah", date(1985, 7, 5), "P", "33.17.01.2001", "Blora")
+    check = compare(elsewhere, RECORD)
+    assert check.mismatched == ["birth_place"] and "tempat lahir" in check.findings()[0]
 
 
 def test_a_deceased_person_is_said_so() -> None:

@@ -1,29 +1,22 @@
 """Registry snapshots on both databases: generated with known defects, imported, swapped
 at once, and used by verval on real NATS to judge what villages register."""
 
-import asyncio
 import csv
 import json
 import threading
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections import Counter
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from services.verval.app import create_app
 from services.verval.importer import ImportRefused, import_csv
 from services.verval.registry import CivilRecord, Kind, Snapshot
-from services.verval.settings import Settings
-from shared.areas import DesaPath
-from shared.contracts import AreaCodes, CaseRegistered, CaseUpdated, Category, Person, Sex
-from shared.outbox import OutboxMessage
-from slrt.natsserver import NatsServer
-from tests.events import envelope, publish
-from tests.verval.conftest import load_district, registry_engine
+from shared.contracts import CaseUpdated, Category
+from shared.identity import check_kk, parse_nik
+from slrt.synthetic import second_nik
+from tests.verval.conftest import Verval, presented_by_defect, registered_case, registry_engine
 
 
 def test_a_bad_row_is_reported_by_line_and_the_rest_imports(
@@ -78,79 +71,28 @@ def test_readers_see_the_old_snapshot_or_the_new_never_a_mix(
     assert seen == {people}  # every read saw a whole registry
 
 
-@dataclass
-class Verval:
-    runtime: Any
-    nats_url: str
-
-    async def verified(
-        self, registered: CaseRegistered | CaseUpdated, seen: int = 0
-    ) -> dict[str, Any]:
-        """The (seen+1)-th verdict verval staged for the case, once it is there."""
-        await publish(self.nats_url, registered)
-        for _ in range(200):
-            async with self.runtime.sessions() as session:
-                rows = (await session.exec(select(OutboxMessage))).all()  # type: ignore[call-overload]
-            mine = [json.loads(row.payload) for (row,) in rows]
-            mine = [p for p in mine if p["case_id"] == str(registered.case_id)]
-            if len(mine) > seen:
-                found: dict[str, Any] = mine[seen]
-                return found
-            await asyncio.sleep(0.05)
-        raise AssertionError("verval did not verify the case")
-
-
-@pytest.fixture
-async def verval(
-    provisioned_nats: NatsServer, database_url: str, district: Path, tmp_path: Path
-) -> AsyncIterator[Verval]:
-    load_district(registry_engine(database_url), district)
-    settings = Settings(
-        nats_url=provisioned_nats.url, database_url=database_url, var_dir=tmp_path, log_json=False
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        yield Verval(app.state.runtime, provisioned_nats.url)
-
-
-def _presented(district: Path) -> dict[str, dict[str, str]]:
-    """The first presented person with each defect (and one without), by defect."""
-    found: dict[str, dict[str, str]] = {}
-    with (district / "presented.csv").open() as handle:
-        for row in csv.DictReader(handle):
-            found.setdefault(row["defect"], row)
-    return found
-
-
-def _registered(row: dict[str, str], category: Category) -> CaseRegistered:
-    person = Person(
-        nik=row["nik"],
-        name=row["name"],
-        birth_date=date.fromisoformat(row["birth_date"]),
-        sex=Sex(row["sex"]),
-    )
-    return CaseRegistered(
-        **envelope(desa=row["desa_code"]) | {"area": AreaCodes.of(DesaPath.of(row["desa_code"]))},
-        registration_number="3317012001-2611-0001",
-        person=person,
-        category=category,
-        description="uji verval",
-    )
-
-
 async def test_each_defect_is_judged_as_the_ground_truth_says(
     verval: Verval, district: Path
 ) -> None:
-    people = _presented(district)
-    clean = await verval.verified(_registered(people[""], Category.PKH))
+    people = presented_by_defect(district)
+    clean = await verval.verified(registered_case(people[""], Category.PKH))
     assert (clean["registry_outcome"], clean["identity_consistent"]) == ("match", True)
-    variant = await verval.verified(_registered(people["name_variant"], Category.PKH))
+    assert not any("NIK ganda" in f for f in clean["findings"])
+    twice = people["duplicated"]
+    judged_twice = await verval.verified(registered_case(twice, Category.PKH))
+    assert judged_twice["registry_outcome"] == "match"
+    second = second_nik(twice["nik"])
+    assert any(
+        "NIK ganda" in f and second[-4:] in f and twice["nik"] not in f
+        for f in judged_twice["findings"]
+    )
+    variant = await verval.verified(registered_case(people["name_variant"], Category.PKH))
     assert variant["registry_outcome"] == "match"  # a spelling variant is the same person
-    wrong_day = await verval.verified(_registered(people["wrong_birth_date"], Category.PKH))
+    wrong_day = await verval.verified(registered_case(people["wrong_birth_date"], Category.PKH))
     assert wrong_day["mismatched_fields"] == ["birth_date"]
     assert wrong_day["identity_consistent"] is False
     typo = people["nik_typo"]
-    judged = await verval.verified(_registered(typo, Category.PKH))
+    judged = await verval.verified(registered_case(typo, Category.PKH))
     if judged["registry_outcome"] == "not_found":  # the typo may hit someone else's NIK
         assert typo["true_nik"][-4:] in " ".join(judged["findings"])
     else:
@@ -165,7 +107,7 @@ async def test_program_facts_reach_referral_without_personal_data(
         in_dtks = next(csv.DictReader(handle))
     with (district / "presented.csv").open() as handle:
         row = next(r for r in csv.DictReader(handle) if r["true_nik"] == in_dtks["nik"])
-    judged = await verval.verified(_registered(row, Category.DTKS_REGISTRATION))
+    judged = await verval.verified(registered_case(row, Category.DTKS_REGISTRATION))
     assert judged["in_dtks"] is True and judged["id_dtks"] == in_dtks["id_dtks"]
     assert any("tidak perlu diusulkan" in f for f in judged["findings"])
     assert in_dtks["nik"] not in json.dumps({k: v for k, v in judged.items() if k != "findings"})
@@ -180,13 +122,15 @@ async def test_a_stale_kk_after_a_death_is_flagged_for_the_household(
     relative = next(r for r in rows if r["kk"] == dead["kk"] and r["alive"] == "1")
     with (district / "presented.csv").open() as handle:
         presented = next(r for r in csv.DictReader(handle) if r["true_nik"] == relative["nik"])
-    judged = await verval.verified(_registered(presented | {"nik": relative["nik"]}, Category.PKH))
+    judged = await verval.verified(
+        registered_case(presented | {"nik": relative["nik"]}, Category.PKH)
+    )
     assert any("KK perlu diperbarui" in f for f in judged["findings"])
 
 
 async def test_a_corrected_identity_is_checked_again(verval: Verval, district: Path) -> None:
-    wrong = _presented(district)["wrong_birth_date"]
-    registered = _registered(wrong, Category.PKH)
+    wrong = presented_by_defect(district)["wrong_birth_date"]
+    registered = registered_case(wrong, Category.PKH)
     first = await verval.verified(registered)
     assert first["mismatched_fields"] == ["birth_date"]
     with (district / "civil.csv").open() as handle:
@@ -211,11 +155,11 @@ async def test_the_same_person_registered_twice_is_flagged_not_merged(
     verval: Verval, district: Path
 ) -> None:
     """As when a village edge and the district each register one person during a cut."""
-    person = _presented(district)[""]
-    at_village = _registered(person, Category.PBI_REACTIVATION)
+    person = presented_by_defect(district)[""]
+    at_village = registered_case(person, Category.PBI_REACTIVATION)
     first = await verval.verified(at_village)
     assert first["possible_duplicates"] == []
-    at_district = _registered(person, Category.PBI_REACTIVATION).model_copy(
+    at_district = registered_case(person, Category.PBI_REACTIVATION).model_copy(
         update={"registration_number": "3317-KAB-2611-0007"}
     )
     second = await verval.verified(at_district)
@@ -225,3 +169,21 @@ async def test_the_same_person_registered_twice_is_flagged_not_merged(
         "Kemungkinan kasus ganda" in f and "3317012001-2611-0001" in f for f in second["findings"]
     )
     assert person["nik"] not in " ".join(second["findings"])
+
+
+def test_the_generated_district_has_valid_unique_niks_and_every_defect(district: Path) -> None:
+    with (district / "civil.csv").open() as handle:
+        civil = list(csv.DictReader(handle))
+    niks = [r["nik"] for r in civil]
+    assert len(set(niks)) == len(niks)
+    for row in civil:
+        parse_nik(row["nik"])
+        check_kk(row["kk"])
+    with (district / "presented.csv").open() as handle:
+        presented = list(csv.DictReader(handle))
+    defects = Counter(r["defect"] for r in presented)
+    assert set(defects) == {"", "nik_typo", "name_variant", "wrong_birth_date", "duplicated"}
+    assert all(n >= 3 for n in defects.values()), defects
+    known = set(niks)
+    twice = [r for r in presented if r["defect"] == "duplicated"]
+    assert all(second_nik(r["nik"]) in known for r in twice)

@@ -39,14 +39,14 @@ from services.referral.models import (
     ReferralStep,
 )
 from services.referral.sla import TIMED
-from shared.areas import WIB, AreaRegistry, UnknownAreaError
+from shared.areas import WIB, AreaRegistry
 from shared.auth import Principal, Role
 from shared.contracts import CATEGORY_LABELS, category_label
 from shared.db import as_utc
 from shared.errors import Refusal, field_errors
 from shared.logging import current_trace_id
 from shared.runtime import RuntimeDep, SessionDep
-from shared.web import page_principal, service_templates, sign_in_pages
+from shared.web import area_namer, page_principal, service_templates, sign_in_pages
 
 templates = service_templates(Path(__file__).with_name("templates"))
 router = APIRouter(include_in_schema=False)
@@ -86,16 +86,6 @@ def _is_late(referral: Referral) -> bool:
     return as_utc(due) < datetime.now(UTC)
 
 
-def _area_namer(areas: AreaRegistry) -> Any:
-    def name(code: str) -> str:
-        try:
-            return areas.get(code).name
-        except UnknownAreaError:
-            return code
-
-    return name
-
-
 async def render(
     request: Request,
     name: str,
@@ -112,7 +102,7 @@ async def render(
         "destinations": await routing.destinations(session),
         "local": _local,
         "is_late": _is_late,
-        "area_name": _area_namer(areas),
+        "area_name": area_namer(areas),
     }
     return templates.TemplateResponse(request, name, {**common, **context}, status_code=status_code)
 
@@ -390,7 +380,7 @@ async def dashboard(
     service.require_reader(principal)
     by = per if per in GROUPS else "kecamatan"
     rows = await queries.dashboard(session=session, principal=principal, by=by)
-    namer = _area_namer(runtime.areas)
+    namer = area_namer(runtime.areas)
     names = {code: d.name for code, d in (await routing.destinations(session)).items()}
     labels: dict[str, Any] = {
         "kecamatan": namer,
@@ -447,7 +437,7 @@ async def monthly_report(
     found = await queries.created_in_month(
         session=session, principal=principal, month=month.strftime("%Y-%m")
     )
-    namer = _area_namer(runtime.areas)
+    namer = area_namer(runtime.areas)
     names = {code: d.name for code, d in (await routing.destinations(session)).items()}
     out = io.StringIO()
     writer = csv.writer(out)
