@@ -238,11 +238,21 @@ def _write(
 
 
 def _swap(engine: Engine, kind: Kind, result: ImportResult) -> None:
-    """Make the new snapshot current in one transaction, then drop the old ones' rows."""
+    """Make the new snapshot current in one transaction, then drop older snapshots' rows.
+
+    The snapshot just replaced keeps its rows until the next import: a check reads the
+    current snapshots' ids first and their rows after, and must still find them."""
     snaps, new = SNAPSHOTS.c, result.snapshot_id
     with engine.begin() as conn:
-        old: list[int] = list(
-            conn.execute(select(snaps.id).where(snaps.kind == kind.value, snaps.id != new))
+        replaced = conn.execute(
+            select(snaps.id).where(snaps.kind == kind.value, snaps.current.is_(True))
+        ).scalar()
+        older: list[int] = list(
+            conn.execute(
+                select(snaps.id).where(
+                    snaps.kind == kind.value, snaps.id.not_in([new, replaced or 0])
+                )
+            )
             .scalars()
             .all()
         )
@@ -252,7 +262,7 @@ def _swap(engine: Engine, kind: Kind, result: ImportResult) -> None:
             .where(snaps.id == new)
             .values(current=True, rows=result.rows, rejected=result.rejected)
         )
-    if old:
+    if older:
         with engine.begin() as conn:
-            conn.execute(delete(TABLE[kind]).where(TABLE[kind].c.snapshot_id.in_(old)))
-            conn.execute(delete(SNAPSHOTS).where(snaps.id.in_(old)))
+            conn.execute(delete(TABLE[kind]).where(TABLE[kind].c.snapshot_id.in_(older)))
+            conn.execute(delete(SNAPSHOTS).where(snaps.id.in_(older)))

@@ -3,7 +3,8 @@ memberships, each imported whole and swapped in at once.
 
 Every row carries its snapshot's id; a kind's current snapshot is the one marked current.
 An import writes a new snapshot beside the old and flips the mark in one transaction, so a
-reader sees the old registry or the new one, never a mix; the old rows are deleted after.
+reader sees the old registry or the new one, never a mix; the old rows stay until the
+next import, so a reader holding the old snapshot still finds them.
 """
 
 from dataclasses import dataclass

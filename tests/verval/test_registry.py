@@ -71,6 +71,27 @@ def test_readers_see_the_old_snapshot_or_the_new_never_a_mix(
     assert seen == {people}  # every read saw a whole registry
 
 
+def test_a_reader_holding_the_replaced_snapshot_still_finds_its_rows(
+    database_url: str, district: Path
+) -> None:
+    engine = registry_engine(database_url)
+    civil = district / "civil.csv"
+    first = import_csv(engine, Kind.CIVIL, civil).snapshot_id
+    second = import_csv(engine, Kind.CIVIL, civil).snapshot_id  # a check still reads `first`
+    third = import_csv(engine, Kind.CIVIL, civil).snapshot_id
+
+    def rows(snapshot_id: int) -> int:
+        with engine.connect() as conn:
+            query = select(CivilRecord.id).where(CivilRecord.snapshot_id == snapshot_id)  # type: ignore[arg-type]
+            return len(conn.execute(query).all())
+
+    people = sum(1 for _ in civil.open()) - 1
+    assert [rows(first), rows(second), rows(third)] == [0, people, people]
+    with engine.connect() as conn:
+        kept = conn.execute(select(Snapshot.id, Snapshot.current)).all()  # type: ignore[call-overload]
+    assert sorted(kept) == [(second, False), (third, True)]
+
+
 async def test_each_defect_is_judged_as_the_ground_truth_says(
     verval: Verval, district: Path
 ) -> None:
