@@ -4,9 +4,13 @@ No real person is in it. Names come from Faker's `id_ID` locale, NIK and KK foll
 real structure (kecamatan of issue, birth date with +40 for women, serial), households live
 in the area registry's desa. Besides the registry extracts it writes `presented.csv`: people
 as they would present themselves at a village desk, some with the defects villages meet
-(a NIK typo, a name spelled another way, a wrong birth date), and the ground truth of each.
-Some people are in the civil registry twice, under a second NIK (`duplicated` in
-presented.csv), as when Dukcapil issued a new NIK without retiring the old one.
+(a NIK typo, a name spelled another way, a wrong birth date or birth place), and the ground
+truth of each. Some people are in the civil registry twice, under a second NIK (`duplicated`
+in presented.csv), as when Dukcapil issued a new NIK without retiring the old one.
+
+The life events verval turns into DTKS corrections are in it too: heads of household who
+died, DTKS households whose KK Dukcapil has since renewed (DTKS still holds the old number),
+and people of 17 and over who never recorded their e-KTP.
 
     slrt generate --people 10000 --out var/registry [--seed 7]
 """
@@ -21,16 +25,23 @@ from pathlib import Path
 
 from faker import Faker
 
-from services.verval.importer import COLUMNS
+from services.verval.importer import COLUMNS, OPTIONAL_COLUMNS
 from services.verval.registry import Kind
 from shared.areas import AreaRegistry, compact_code
 
-CIVIL_COLUMNS, DTKS_COLUMNS, PROGRAM_COLUMNS = (COLUMNS[k] for k in Kind)
-PRESENTED_COLUMNS = ["nik", "name", "sex", "birth_date", "desa_code", "defect", "true_nik"]
+CIVIL_COLUMNS = COLUMNS[Kind.CIVIL] + OPTIONAL_COLUMNS[Kind.CIVIL]
+DTKS_COLUMNS, PROGRAM_COLUMNS = COLUMNS[Kind.DTKS], COLUMNS[Kind.PROGRAMS]
+PRESENTED_COLUMNS = ["nik", "name", "sex", "birth_place", "birth_date", "desa_code", "defect",
+                     "true_nik"]  # fmt: skip
 
 # How often each defect appears among presented people (the rest are correct).
-DEFECT_RATES = {"nik_typo": 0.03, "name_variant": 0.03, "wrong_birth_date": 0.03}
+DEFECT_RATES = {"nik_typo": 0.03, "name_variant": 0.03, "wrong_birth_date": 0.03,
+                "wrong_birth_place": 0.03}  # fmt: skip
 DUPLICATE_RATE = 0.01  # living people with a second NIK in the civil registry
+RENEWED_KK_RATE = 0.03  # DTKS households whose KK Dukcapil renewed since DTKS was ratified
+NO_EKTP_RATE = 0.03  # people of 17 and over who never recorded their e-KTP
+# Where people of the district were born besides the kabupaten itself.
+OTHER_BIRTH_PLACES = ["Semarang", "Pati", "Blora", "Kudus", "Surabaya", "Jakarta", "Tuban"]
 NAME_VARIANTS = {
     "Muhammad": ["Muhamad", "Moh.", "Mochammad"],
     "Siti": ["Sity"],
@@ -49,6 +60,8 @@ class Person:
     birth_date: date
     desa_code: str
     address: str
+    relationship: str = "ANAK"  # to the head of household, as on the KK
+    ektp: bool = True  # recorded their e-KTP (from 17)
     alive: bool = True
     death_date: date | None = None
 
@@ -59,6 +72,7 @@ class Household:
     desa_code: str
     members: list[Person] = field(default_factory=list)
     desil: int | None = None  # in DTKS when set: 1 poorest ... 4
+    dtks_kk: str = ""  # the KK number DTKS holds for it (an older one when renewed)
 
 
 class Generator:
@@ -74,6 +88,10 @@ class Generator:
             for d in areas.children(c.code)
         ]
         self.serials: dict[str, int] = defaultdict(int)
+        self.home_town = {
+            k.code: k.name.removeprefix("Kabupaten ").removeprefix("Kota ")
+            for k in areas.kabupaten()
+        }
 
     def _number(self, prefix: str) -> str:
         """A 16-digit number with a 4-digit serial unique for its first 12 digits."""
@@ -92,7 +110,14 @@ class Generator:
             first = f"Siti {first}"
         name = first if self.rng.random() < 0.35 else f"{first} {surname}"
         sex = "P" if female else "L"
-        return Person(nik, kk, name, sex, "Rembang", born, desa, address)
+        adult = (self.today - born).days >= 17 * 365
+        ektp = not adult or self.rng.random() >= NO_EKTP_RATE
+        return Person(nik, kk, name, sex, self._birth_place(desa), born, desa, address, ektp=ektp)
+
+    def _birth_place(self, desa: str) -> str:
+        if self.rng.random() < 0.8:
+            return self.home_town[desa[:5]]
+        return self.rng.choice(OTHER_BIRTH_PLACES)
 
     def household(self) -> Household:
         desa = self.rng.choice(self.desa)
@@ -103,9 +128,11 @@ class Generator:
         address = f"RT {self.rng.randint(1, 9):03d}/RW {self.rng.randint(1, 5):03d}"
         head_born = self.today - timedelta(days=self.rng.randrange(365 * 22, 365 * 75))
         home.members.append(self._person(desa, kk, head_born, False, surname, address))
+        home.members[0].relationship = "KEPALA KELUARGA"
         if self.rng.random() < 0.8:
             spouse_born = head_born + timedelta(days=self.rng.randrange(-2000, 2000))
             home.members.append(self._person(desa, kk, spouse_born, True, surname, address))
+            home.members[-1].relationship = "ISTRI"
         for _ in range(self.rng.choice([0, 1, 2, 2, 3, 4])):
             child_born = self.today - timedelta(days=self.rng.randrange(200, 365 * 20))
             home.members.append(
@@ -117,6 +144,11 @@ class Generator:
             head.death_date = self.today - timedelta(days=self.rng.randrange(30, 900))
         if self.rng.random() < 0.4:
             home.desil = self.rng.choice([1, 1, 2, 2, 3, 4])
+            home.dtks_kk = kk
+            if self.rng.random() < RENEWED_KK_RATE:  # Dukcapil issued a new KK since
+                home.kk = self._number(f"{compact_code(desa)[:6]}{self.today:%d%m%y}")
+                for member in home.members:
+                    member.kk = home.kk
         return home
 
     def households(self, people: int) -> Iterator[Household]:
@@ -156,18 +188,10 @@ class Generator:
             threshold += rate
             if roll < threshold:
                 return self._with_defect(person, defect)
-        return [
-            person.nik,
-            person.name,
-            person.sex,
-            person.birth_date.isoformat(),
-            person.desa_code,
-            "",
-            person.nik,
-        ]
+        return presented_row(person, person.nik, "")
 
     def _with_defect(self, person: Person, defect: str) -> list[object]:
-        nik, name, born = person.nik, person.name, person.birth_date
+        nik, name, born, place = person.nik, person.name, person.birth_date, person.birth_place
         if defect == "nik_typo":
             position = self.rng.randrange(12, 16)  # the serial: the rest stays a valid NIK
             digit = str((int(nik[position]) + self.rng.randint(1, 9)) % 10)
@@ -178,14 +202,22 @@ class Generator:
             first, _, rest = name.partition(" ")
             variant = self.rng.choice(NAME_VARIANTS.get(first, [first + "h"]))
             name = f"{variant} {rest}".strip()
+        elif defect == "wrong_birth_place":
+            place = self.rng.choice([t for t in OTHER_BIRTH_PLACES if t != place])
         else:
             born = born + timedelta(days=self.rng.choice([-31, -1, 1, 365]))
-        return [nik, name, person.sex, born.isoformat(), person.desa_code, defect, person.nik]
+        return [nik, name, person.sex, place, born.isoformat(), person.desa_code, defect,
+                person.nik]  # fmt: skip
+
+
+def presented_row(p: Person, nik: str, defect: str) -> list[object]:
+    return [nik, p.name, p.sex, p.birth_place, p.birth_date.isoformat(), p.desa_code, defect,
+            p.nik]  # fmt: skip
 
 
 def civil_row(p: Person, nik: str) -> list[object]:
     return [nik, p.kk, p.name, p.sex, p.birth_place, p.birth_date, p.address, p.desa_code,
-            int(p.alive), p.death_date or ""]  # fmt: skip
+            int(p.alive), p.death_date or "", p.relationship, int(p.ektp)]  # fmt: skip
 
 
 def second_nik(nik: str) -> str:
@@ -219,7 +251,7 @@ def generate(areas: AreaRegistry, people: int, out: Path, seed: int = 7) -> dict
                         [
                             f"DTKS{p.nik[:6]}{counts['dtks']:09d}",
                             p.nik,
-                            home.kk,
+                            home.dtks_kk,
                             home.desil,
                             "2026-01-15",
                         ]
@@ -228,8 +260,7 @@ def generate(areas: AreaRegistry, people: int, out: Path, seed: int = 7) -> dict
                 if p.alive and gen.rng.random() < DUPLICATE_RATE:
                     civil.writerow(civil_row(p, nik=second_nik(p.nik)))
                     counts["people"] += 1
-                    presented.writerow([p.nik, p.name, p.sex, p.birth_date.isoformat(),
-                                        p.desa_code, "duplicated", p.nik])  # fmt: skip
+                    presented.writerow(presented_row(p, p.nik, "duplicated"))
                 elif p.alive:
                     presented.writerow(gen.presented(p))
             for row in gen.memberships(home):

@@ -3,7 +3,9 @@
 Columns (a header row, UTF-8, comma-separated; dates as YYYY-MM-DD):
 
 - civil:    nik, kk, name, sex (L/P), birth_place, birth_date, address, desa_code,
-            alive (1/0), death_date (empty if alive)
+            alive (1/0), death_date (empty if alive); optional, and needed for the life
+            events verval proposes corrections for: relationship (to the head of household,
+            as on the KK: KEPALA KELUARGA, ISTRI, ANAK...), ektp (1/0: recorded their e-KTP)
 - dtks:     id_dtks, nik, kk, desil (1-10), ratified_on
 - programs: nik, program (PBI-JK, JKN, PKH, BPNT, PIP...), active (1/0), since,
             segment (PBI, PBPU...), arrears (rupiah owed, 0 if none)
@@ -46,6 +48,7 @@ COLUMNS = {
     Kind.DTKS: ["id_dtks", "nik", "kk", "desil", "ratified_on"],
     Kind.PROGRAMS: ["nik", "program", "active", "since", "segment", "arrears"],
 }
+OPTIONAL_COLUMNS = {Kind.CIVIL: ["relationship", "ektp"], Kind.DTKS: [], Kind.PROGRAMS: []}
 # Core tables: a bulk import needs no ORM objects.
 TABLE: dict[Kind, Table] = {
     Kind.CIVIL: CivilRecord.__table__,  # type: ignore[attr-defined]
@@ -127,6 +130,8 @@ def _civil(row: dict[str, str]) -> dict[str, Any]:
         "desa_code": row["desa_code"].strip(),
         "alive": alive,
         "death_date": _date(died, "death_date") if died and not alive else None,
+        "relationship": (row.get("relationship") or "").strip().upper(),
+        "ektp": _flag(row["ektp"], "ektp") if row.get("ektp") else None,
     }
 
 

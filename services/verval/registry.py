@@ -57,6 +57,12 @@ class CivilRecord(SQLModel, table=True):
     desa_code: str
     alive: bool
     death_date: date | None = None
+    relationship: str = ""  # to the head of household; empty when the extract lacks it
+    ektp: bool | None = None  # recorded their e-KTP; None when the extract does not say
+
+    @property
+    def heads_household(self) -> bool:
+        return self.relationship in ("KEPALA KELUARGA", "KEPALA")
 
 
 class DtksRecord(SQLModel, table=True):

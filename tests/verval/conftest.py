@@ -97,6 +97,7 @@ def registered_case(row: dict[str, str], category: Category) -> CaseRegistered:
     person = Person(
         nik=row["nik"],
         name=row["name"],
+        birth_place=row["birth_place"],
         birth_date=date.fromisoformat(row["birth_date"]),
         sex=Sex(row["sex"]),
     )

@@ -112,6 +112,8 @@ async def test_each_defect_is_judged_as_the_ground_truth_says(
     wrong_day = await verval.verified(registered_case(people["wrong_birth_date"], Category.PKH))
     assert wrong_day["mismatched_fields"] == ["birth_date"]
     assert wrong_day["identity_consistent"] is False
+    elsewhere = await verval.verified(registered_case(people["wrong_birth_place"], Category.PKH))
+    assert elsewhere["mismatched_fields"] == ["birth_place"]
     typo = people["nik_typo"]
     judged = await verval.verified(registered_case(typo, Category.PKH))
     if judged["registry_outcome"] == "not_found":  # the typo may hit someone else's NIK
@@ -203,7 +205,8 @@ def test_the_generated_district_has_valid_unique_niks_and_every_defect(district:
     with (district / "presented.csv").open() as handle:
         presented = list(csv.DictReader(handle))
     defects = Counter(r["defect"] for r in presented)
-    assert set(defects) == {"", "nik_typo", "name_variant", "wrong_birth_date", "duplicated"}
+    assert set(defects) == {"", "nik_typo", "name_variant", "wrong_birth_date", "wrong_birth_place",
+                           "duplicated"}  # fmt: skip
     assert all(n >= 3 for n in defects.values()), defects
     known = set(niks)
     twice = [r for r in presented if r["defect"] == "duplicated"]
