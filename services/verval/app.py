@@ -1,11 +1,13 @@
 """Verval's process: `slrt serve verval`."""
 
 import asyncio
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import date, datetime
+from typing import Any
 
 from fastapi import FastAPI
 
-from services.verval import accounts, api, handlers, proposal_service
+from services.verval import accounts, api, handlers, life_event_service, proposal_service
 from services.verval.models import TABLES
 from services.verval.settings import Settings
 from services.verval.web import pages
@@ -15,6 +17,7 @@ from shared.logging import get_logger
 from shared.runtime import ServiceRuntime, create_service_app
 
 log = get_logger(__name__)
+Job = Callable[[ServiceRuntime], Awaitable[None]]
 
 
 async def prepare(runtime: ServiceRuntime) -> None:
@@ -22,22 +25,41 @@ async def prepare(runtime: ServiceRuntime) -> None:
     await seed_demo_district(runtime, accounts.seed_demo_users)
 
 
-async def rollover_scheduler(runtime: ServiceRuntime) -> None:
-    """Move proposals whose window closed unsent to next month's, now and every
-    `rollover_check_seconds`, for as long as we run."""
-    settings = runtime.settings
-    interval = settings.rollover_check_seconds if isinstance(settings, Settings) else 3600.0
-    while True:
-        try:
-            async with runtime.sessions() as session:
-                today = datetime.now(WIB).date()
-                moved = await proposal_service.roll_over_missed(session=session, today=today)
-            if moved:
-                log.info("proposals_rolled_over", moved=moved)
-                runtime.relay.wake()
-        except Exception:
-            log.exception("rollover_failed")  # the next round tries again
-        await asyncio.sleep(interval)
+async def roll_over(runtime: ServiceRuntime) -> None:
+    """Move proposals whose window closed unsent to next month's."""
+    async with runtime.sessions() as session:
+        moved = await proposal_service.roll_over_missed(session=session, today=_today())
+    if moved:
+        log.info("proposals_rolled_over", moved=moved)
+        runtime.relay.wake()
+
+
+async def scan_life_events(runtime: ServiceRuntime) -> None:
+    """Open the correction proposals a newly imported civil or DTKS snapshot calls for."""
+    async with runtime.sessions() as session:
+        found = await life_event_service.scan(session, _today())
+    if found is not None:
+        log.info("life_events_scanned", households=found.households, opened=found.opened,
+                 unplaced=found.unplaced)  # fmt: skip
+
+
+def _today() -> date:
+    return datetime.now(WIB).date()
+
+
+def every(seconds: float, job: Job) -> Callable[[ServiceRuntime], Coroutine[Any, Any, None]]:
+    """A background loop running `job` now and every `seconds`, for as long as we run."""
+
+    async def loop(runtime: ServiceRuntime) -> None:
+        while True:
+            try:
+                await job(runtime)
+            except Exception:
+                log.exception("scheduled_job_failed", job=job.__name__)  # next round retries
+            await asyncio.sleep(seconds)
+
+    loop.__name__ = job.__name__
+    return loop
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,5 +71,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[api.router, pages.router, pages.sign_in],
         subscribe=handlers.subscribe_all,
         on_startup=prepare,
-        background=[rollover_scheduler] if settings.rollover_check_seconds > 0 else [],
+        background=[
+            every(seconds, job)
+            for seconds, job in [
+                (settings.rollover_check_seconds, roll_over),
+                (settings.life_event_check_seconds, scan_life_events),
+            ]
+            if seconds > 0
+        ],
     )

@@ -210,5 +210,5 @@ async def reappeared(*, session: AsyncSession, principal: Principal) -> list[Pro
         Proposal.kind == Kind.REMOVAL.value, Proposal.status == Status.ACCEPTED.value
     )
     removed = [p for p in (await session.exec(query)).all() if principal.covers(p.desa_code)]
-    back = await registry.in_dtks(session, [p.nik for p in removed])
+    back = await registry.dtks_ids(session, [p.nik for p in removed])
     return [p for p in removed if p.nik in back]

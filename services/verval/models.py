@@ -73,6 +73,7 @@ class Proposal(SQLModel, table=True):
     in_dtks: bool = False
     id_dtks: str | None = None
     reason: str = ""
+    life_event: str | None = Field(default=None, unique=True)  # life_events.LifeEvent.key
     blocker: str = ""  # why the ministry would refuse it as it stands (unpaid arrears)
     note: str = ""  # the last return or roll-over, for the village
     drafted_by: str | None = None
@@ -144,6 +145,18 @@ class Visit(SQLModel, table=True):
         return ticked
 
 
+class LifeEventScan(SQLModel, table=True):
+    """A pair of civil and DTKS snapshots already compared for life events."""
+
+    __tablename__ = "life_event_scan"
+
+    civil_snapshot_id: int = Field(primary_key=True)
+    dtks_snapshot_id: int = Field(primary_key=True)
+    opened: int = 0
+    unplaced: int = 0  # left the district, and no earlier record says from which desa
+    finished_at: datetime = Field(default_factory=_now)
+
+
 class VisitPhoto(SQLModel, table=True):
     __tablename__ = "home_visit_photo"
 
@@ -161,6 +174,7 @@ TABLES = [
     MinutesDocument.__table__,  # type: ignore[attr-defined]
     Visit.__table__,  # type: ignore[attr-defined]
     VisitPhoto.__table__,  # type: ignore[attr-defined]
+    LifeEventScan.__table__,  # type: ignore[attr-defined]
     *REGISTRY_TABLES,
     *ACCOUNT_TABLES,
 ]

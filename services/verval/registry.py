@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from sqlalchemy import Index
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, SQLModel, and_, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -188,12 +188,54 @@ async def household(
     return members, programs
 
 
-async def in_dtks(session: AsyncSession, niks: list[str]) -> set[str]:
-    """Which of these NIKs the current DTKS snapshot holds."""
+async def dtks_ids(session: AsyncSession, niks: list[str]) -> dict[str, str]:
+    """The ID-DTKS of those of these NIKs the current DTKS snapshot holds."""
     snaps = await current_snapshots(session)
     if Kind.DTKS not in snaps or not niks:
-        return set()
-    query = select(DtksRecord.nik).where(
+        return {}
+    query = select(DtksRecord.nik, DtksRecord.id_dtks).where(
         DtksRecord.snapshot_id == snaps[Kind.DTKS], col(DtksRecord.nik).in_(niks)
     )
-    return set((await session.exec(query)).all())
+    return dict((await session.exec(query)).all())
+
+
+async def disagreements(
+    session: AsyncSession, snaps: dict[Kind, int], born_before: date
+) -> list[tuple[DtksRecord, CivilRecord | None]]:
+    """DTKS members whose civil record says something DTKS does not know: gone from the
+    district (no record), deceased, on another KK, or born before `born_before` (17 today)
+    without an e-KTP. The life events verval proposes corrections for (life_events.py)."""
+    if Kind.CIVIL not in snaps or Kind.DTKS not in snaps:
+        return []
+    civil = and_(
+        col(CivilRecord.snapshot_id) == snaps[Kind.CIVIL], col(CivilRecord.nik) == DtksRecord.nik
+    )
+    query = (
+        select(DtksRecord, CivilRecord)
+        .join(CivilRecord, civil, isouter=True)
+        .where(
+            DtksRecord.snapshot_id == snaps[Kind.DTKS],
+            or_(
+                col(CivilRecord.id).is_(None),
+                col(CivilRecord.alive).is_(False),
+                col(CivilRecord.kk) != DtksRecord.kk,
+                and_(col(CivilRecord.ektp).is_(False), col(CivilRecord.birth_date) <= born_before),
+            ),
+        )
+        .order_by(col(DtksRecord.kk))
+    )
+    return [(dtks, person) for dtks, person in (await session.exec(query)).all()]
+
+
+async def last_known(session: AsyncSession, nik: str) -> CivilRecord | None:
+    """Someone's record in the civil snapshot the current one replaced (kept until the next
+    import): where a person who left the district was last."""
+    query = (
+        select(CivilRecord)
+        .join(Snapshot, col(Snapshot.id) == CivilRecord.snapshot_id)
+        .where(Snapshot.kind == Kind.CIVIL.value, col(Snapshot.current).is_(False))
+        .where(col(Snapshot.rows) > 0)  # not an import still under way
+        .where(CivilRecord.nik == nik)
+        .order_by(col(Snapshot.id).desc())
+    )
+    return (await session.exec(query)).first()

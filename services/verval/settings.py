@@ -15,3 +15,6 @@ class Settings(ServiceSettings):
     demo_users: bool = False
     # How often proposals that missed their window move to next month's; 0 turns it off.
     rollover_check_seconds: float = 3600.0
+    # How often verval looks for a newly imported civil or DTKS snapshot to compare for life
+    # events (death of the head of household, a new KK...); 0 turns it off.
+    life_event_check_seconds: float = 300.0

@@ -99,6 +99,7 @@ async def desk(
         var_dir=tmp_path,
         log_json=False,
         rollover_check_seconds=0,  # off: the test rolls over with its own clock
+        life_event_check_seconds=0,  # off: these tests count the proposals of cases only
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):

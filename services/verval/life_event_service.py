@@ -1,0 +1,118 @@
+"""Compare each new pair of current civil and DTKS snapshots for life events, and open the
+correction or removal proposal each needs for its village to draft (rules: life_events.py).
+
+A pair is compared once; a crash part-way is harmless, since an event's proposal is keyed
+by the event and the next round compares the pair again.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.verval import registry
+from services.verval.life_events import (
+    FAMILY_PROGRAMS,
+    LifeEvent,
+    born_by,
+    household_events,
+    left_district,
+)
+from services.verval.models import LifeEventScan, Proposal
+from services.verval.proposal_service import record_step
+from services.verval.proposals import Status, batch_month, household_key, window_key
+from services.verval.registry import CivilRecord, DtksRecord, Kind
+from shared.areas import DesaPath
+from shared.auth import service_actor
+from shared.logging import current_trace_id
+
+HOUSEHOLDS_PER_TRANSACTION = 200
+
+
+@dataclass
+class ScanResult:
+    households: int = 0
+    opened: int = 0
+    unplaced: int = 0
+
+
+async def scan(session: AsyncSession, today: date) -> ScanResult | None:
+    """Open the proposals the current snapshots' disagreements need; None if this pair of
+    snapshots was compared already (or one of them is not imported yet)."""
+    snaps = await registry.current_snapshots(session)
+    if Kind.CIVIL not in snaps or Kind.DTKS not in snaps:
+        return None
+    pair = (snaps[Kind.CIVIL], snaps[Kind.DTKS])
+    if await session.get(LifeEventScan, pair) is not None:
+        return None
+    households: dict[str, list[tuple[DtksRecord, CivilRecord | None]]] = defaultdict(list)
+    for dtks, civil in await registry.disagreements(session, snaps, born_by(today)):
+        households[dtks.kk].append((dtks, civil))
+    result = ScanResult(households=len(households))
+    for done, (dtks_kk, rows) in enumerate(households.items(), start=1):
+        await _household(session, snaps, dtks_kk, rows, today, result)
+        if done % HOUSEHOLDS_PER_TRANSACTION == 0:
+            await session.commit()
+    session.add(LifeEventScan(civil_snapshot_id=pair[0], dtks_snapshot_id=pair[1],
+                              opened=result.opened, unplaced=result.unplaced))  # fmt: skip
+    await session.commit()
+    return result
+
+
+async def _household(
+    session: AsyncSession,
+    snaps: dict[Kind, int],
+    dtks_kk: str,
+    rows: list[tuple[DtksRecord, CivilRecord | None]],
+    today: date,
+    result: ScanResult,
+) -> None:
+    ids = {dtks.nik: dtks.id_dtks for dtks, _ in rows}
+    members = [civil for _, civil in rows if civil is not None]
+    known = {m.nik: m for m in members}
+    family: list[CivilRecord] = []
+    programs: list[str] = []
+    head = next((m for m in members if not m.alive and m.heads_household), None)
+    if head is not None:
+        family, held = await registry.household(session, snaps, head.kk)
+        programs = [p for p in FAMILY_PROGRAMS if p in held.get(head.nik, set())]
+        known |= {m.nik: m for m in family}
+    events = household_events(dtks_kk, members, family, programs, today)
+    for dtks, civil in rows:
+        if civil is None:
+            last = await registry.last_known(session, dtks.nik)
+            if last is None:
+                result.unplaced += 1
+                continue
+            known[dtks.nik] = last
+            events.append(left_district(dtks.nik, last))
+    heirs = [e.nik for e in events if e.nik not in ids]
+    ids |= await registry.dtks_ids(session, heirs) if heirs else {}
+    for event in events:
+        subject = known[event.nik]
+        id_dtks = ids.get(event.nik) or ids[rows[0][0].nik]  # an heir not in DTKS: the family's
+        result.opened += await _open(session, event, subject, id_dtks, today)
+
+
+async def _open(
+    session: AsyncSession, event: LifeEvent, subject: CivilRecord, id_dtks: str, today: date
+) -> int:
+    """The event's proposal, unless it was opened before; how many were opened."""
+    taken = select(Proposal.id).where(col(Proposal.life_event) == event.key)
+    if (await session.exec(taken)).first() is not None:
+        return 0
+    key = window_key("DTKS", in_dtks=True)
+    proposal = Proposal(
+        desa_code=subject.desa_code, kind=event.kind.value, program="DTKS", window=key,
+        batch_month=batch_month(key, today), status=Status.OPEN.value, nik=subject.nik,
+        kk=subject.kk, household_key=household_key(subject.kk), name=subject.name,
+        birth_date=subject.birth_date, address=subject.address, in_dtks=True, id_dtks=id_dtks,
+        reason=event.reason, life_event=event.key,
+    )  # fmt: skip
+    session.add(proposal)
+    actor = service_actor("verval", DesaPath.of(subject.desa_code).kabupaten)
+    note = f"Dibuka otomatis dari data Dukcapil: {event.reason}"
+    record_step(session, proposal, actor, note, current_trace_id())
+    return 1

@@ -1,0 +1,150 @@
+"""Life events found in the registries open DTKS corrections, on both databases: verval's
+own scheduler compares each newly imported pair of snapshots once, against the generator's
+ground truth (dead heads of household, renewed KKs, adults without an e-KTP, people who left
+the district)."""
+
+import asyncio
+import csv
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from services.verval.app import create_app
+from services.verval.importer import import_csv
+from services.verval.life_events import ADULT_AGE, age_on
+from services.verval.models import LifeEventScan, Proposal
+from services.verval.proposals import Status
+from services.verval.registry import Kind
+from services.verval.settings import Settings
+from shared.auth import Role
+from slrt.natsserver import NatsServer
+from tests.users import SignedInClient
+from tests.verval.conftest import load_district, registry_engine
+
+TODAY = date.today()
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def _expected(district: Path) -> dict[str, set[str]]:
+    """The life events the generated district holds, by event, as the ground truth says."""
+    civil, dtks = _rows(district / "civil.csv"), _rows(district / "dtks.csv")
+    person = {r["nik"]: r for r in civil}
+    members = [(d, person[d["nik"]]) for d in dtks]
+    return {
+        "kepala": {
+            p["nik"] for _, p in members
+            if p["alive"] == "0" and p["relationship"] == "KEPALA KELUARGA"
+            and any(o["kk"] == p["kk"] and o["alive"] == "1" and o["relationship"] == "ISTRI"
+                    for o in civil)
+        },
+        "kk": {d["kk"] for d, p in members if p["alive"] == "1" and p["kk"] != d["kk"]},
+        "ektp": {
+            p["nik"] for _, p in members
+            if p["alive"] == "1" and p["ektp"] == "0"
+            and age_on(date.fromisoformat(p["birth_date"]), TODAY) >= ADULT_AGE
+        },
+    }  # fmt: skip
+
+
+class Scanner(SignedInClient):
+    def __init__(self, client: httpx.AsyncClient, app: Any, engine: Engine) -> None:
+        super().__init__(client, app.state.runtime)
+        self.engine = engine
+
+    async def scanned(self, count: int) -> list[LifeEventScan]:
+        for _ in range(300):
+            async with self.runtime.sessions() as session:
+                scans = list((await session.exec(select(LifeEventScan))).all())
+            if len(scans) >= count:
+                return scans
+            await asyncio.sleep(0.05)
+        raise AssertionError("verval did not compare the new snapshots")
+
+    async def proposals(self) -> dict[str, Proposal]:
+        async with self.runtime.sessions() as session:
+            query = select(Proposal).where(col(Proposal.life_event).is_not(None))
+            return {p.life_event or "": p for p in (await session.exec(query)).all()}
+
+
+@pytest.fixture
+async def scanner(
+    provisioned_nats: NatsServer, database_url: str, district: Path, tmp_path: Path
+) -> AsyncIterator[Scanner]:
+    engine = registry_engine(database_url)
+    load_district(engine, district)
+    settings = Settings(
+        nats_url=provisioned_nats.url, database_url=database_url, var_dir=tmp_path,
+        log_json=False, life_event_check_seconds=0.1, rollover_check_seconds=0,
+    )  # fmt: skip
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://verval") as client:
+            yield Scanner(client, app, engine)
+
+
+async def test_each_life_event_opens_one_correction_for_its_village(
+    scanner: Scanner, district: Path
+) -> None:
+    await scanner.scanned(1)
+    opened = await scanner.proposals()
+    expected = _expected(district)
+    assert all(expected.values()), expected  # the district holds each kind of event
+    by_event: dict[str, set[str]] = {"kepala": set(), "kk": set(), "ektp": set()}
+    for key in opened:
+        event, _, subject = key.partition(":")
+        if event in by_event:
+            by_event[event].add(subject.split(":")[0])
+    assert by_event["kepala"] >= expected["kepala"]  # heads with a widow; others: the eldest
+    assert by_event["kk"] == expected["kk"]
+    assert by_event["ektp"] == expected["ektp"]
+    widow = opened[f"kepala:{sorted(expected['kepala'])[0]}"]
+    assert (widow.kind, widow.status, widow.program) == ("perbaikan", Status.OPEN.value, "DTKS")
+    assert "diusulkan menjadi kepala keluarga" in widow.reason and widow.case_id is None
+    assert widow.id_dtks and widow.desa_code.startswith("33.17.")
+
+    await scanner.add_users({"koor": (Role.COORDINATOR, widow.desa_code, None)})
+    url = f"/api/proposals/{widow.id}"
+    drafted = await scanner.client.post(
+        f"{url}/actions", json={"command": "draft"}, headers=await scanner.auth("koor")
+    )
+    assert drafted.status_code == 200, drafted.text
+    detail = (await scanner.client.get(url, headers=await scanner.auth("koor"))).json()
+    assert detail["status"] == Status.DRAFTED.value
+    assert detail["history"][0]["note"].startswith("Dibuka otomatis dari data Dukcapil")
+
+
+async def test_a_snapshot_pair_is_compared_once_and_an_event_never_opens_twice(
+    scanner: Scanner, district: Path, tmp_path: Path
+) -> None:
+    await scanner.scanned(1)
+    before = await scanner.proposals()
+    import_csv(scanner.engine, Kind.DTKS, district / "dtks.csv")  # the same facts again
+    await scanner.scanned(2)
+    assert (await scanner.proposals()).keys() == before.keys()
+
+    civil = _rows(district / "civil.csv")
+    in_dtks = {r["nik"] for r in _rows(district / "dtks.csv")}
+    leaver = next(r for r in civil if r["nik"] in in_dtks and r["alive"] == "1")
+    moved = tmp_path / "civil-next-month.csv"
+    with moved.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(civil[0]))
+        writer.writeheader()
+        writer.writerows(r for r in civil if r["nik"] != leaver["nik"])
+    import_csv(scanner.engine, Kind.CIVIL, moved)
+    scans = await scanner.scanned(3)
+    gone = (await scanner.proposals())[f"pindah:{leaver['nik']}"]
+    assert (gone.kind, gone.desa_code, gone.name) == ("hapus", leaver["desa_code"], leaver["name"])
+    assert "pindah keluar daerah" in gone.reason
+    assert len(await scanner.proposals()) == len(before) + 1
+    assert [s.unplaced for s in scans] == [0, 0, 0]
