@@ -386,6 +386,21 @@ class ProposalUpdated(Event):
     note: str = ""
 
 
+class VisitUpdated(Event):
+    """A home visit for a case was assigned, or the officer recorded what they found: what
+    the village tells the citizen. No personal data."""
+
+    TYPE: ClassVar[str] = "visit.updated"
+    VERSION: ClassVar[int] = 1
+    type: Literal["visit.updated"] = "visit.updated"
+    version: Literal[1] = 1
+    visit_id: UUID
+    registration_number: str = ""
+    due_on: date
+    visited_on: date | None = None  # None: assigned, not yet visited
+    verdict_label: str = ""
+
+
 class ProposalWindow(BaseModel):
     """The ministry's monthly window for this kind of proposal."""
 
@@ -425,6 +440,7 @@ EVENT_CLASSES: dict[tuple[str, int], type[Event]] = {
         CaseReopened,
         CaseContactChanged,
         ProposalUpdated,
+        VisitUpdated,
     )
 }
 

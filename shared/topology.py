@@ -34,6 +34,7 @@ from shared.contracts import (
     ReferralCreated,
     ReferralOverdue,
     ReferralUpdated,
+    VisitUpdated,
 )
 
 # A handler gets this many tries (with back-off between them) before the message goes to
@@ -92,6 +93,7 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("notify", CaseReopened),
     Subscription("notify", CaseContactChanged),
     Subscription("intake", ProposalUpdated),
+    Subscription("intake", VisitUpdated),
 )
 
 

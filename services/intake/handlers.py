@@ -17,6 +17,7 @@ from shared.contracts import (
     ProposalUpdated,
     ReferralCreated,
     ReferralUpdated,
+    VisitUpdated,
 )
 from shared.runtime import ServiceRuntime
 
@@ -69,6 +70,19 @@ async def on_proposal_updated(session: AsyncSession, event: ProposalUpdated) -> 
         step=f"Usulan {event.program}: {event.status_label}",
         note=f"{event.kind_label}, jadwal {event.batch}. {event.note}".strip(),
         status=None,
+    )
+
+
+async def on_visit_updated(session: AsyncSession, event: VisitUpdated) -> None:
+    """A home visit was assigned or done: when to expect the officer, then what they found."""
+    if event.visited_on is None:
+        step = "Kunjungan rumah dijadwalkan"
+        note = f"Kasun atau TKSK datang ke rumah paling lambat {event.due_on:%d-%m-%Y}."
+    else:
+        step = "Kunjungan rumah dilakukan"
+        note = f"Dikunjungi {event.visited_on:%d-%m-%Y}: {event.verdict_label}."
+    await service.record_step(
+        session=session, event=event, service="verval", step=step, note=note, status=None
     )
 
 
@@ -135,6 +149,7 @@ def subscribe_all(runtime: ServiceRuntime) -> None:
         (ReferralUpdated, on_referral_updated),
         (CaseClosed, on_case_closed),
         (ProposalUpdated, on_proposal_updated),
+        (VisitUpdated, on_visit_updated),
     ):
         subscribe(
             runtime.broker,

@@ -99,9 +99,9 @@ async def open_for_case(
         blocker=arrears_blocker(program, facts.arrears),
     )
     session.add(proposal)
-    if kind is Kind.ADD and program == "DTKS":
-        visit_service.open_for_proposal(session, proposal, today)
     actor = service_actor("verval", registered.area.kabupaten)
+    if kind is Kind.ADD and program == "DTKS":
+        visit_service.open_for_proposal(session, proposal, today, actor, registered.trace_id)
     record_step(session, proposal, actor, "Dibuka dari hasil verifikasi kasus", registered.trace_id)
     return proposal
 
@@ -229,6 +229,8 @@ async def take_step(
         Status(proposal.status), proposal.desa_code, proposal.household_key, proposal.drafted_by
     )
     after = check(command, facts, principal)
+    if command is Command.APPROVE:
+        await _visit_done(session, proposal)
     if command is Command.VERIFY:
         await _refresh_blocker(session, proposal)
     proposal.status = after.value
@@ -241,6 +243,17 @@ async def take_step(
         case_id=proposal.case_id,
     )
     record_step(session, proposal, principal.actor(), note or STATUS_LABELS[after], trace_id)
+
+
+async def _visit_done(session: AsyncSession, proposal: Proposal) -> None:
+    """The musyawarah desa decides on a new registration once the house has been seen."""
+    visit = await visit_service.of_proposal(session, proposal.id)
+    if visit is not None and visit.verdict is None:
+        raise Refusal(
+            409,
+            f"Kunjungan rumah untuk {proposal.name} belum dicatat (batas "
+            f"{visit.due_on:%d-%m-%Y}): musyawarah desa memutuskan setelah hasilnya ada.",
+        )
 
 
 async def _refresh_blocker(session: AsyncSession, proposal: Proposal) -> None:

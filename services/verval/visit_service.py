@@ -15,17 +15,24 @@ from services.verval.visits import (
     MAX_PHOTOS,
     PHOTO_MAX_BYTES,
     PHOTO_TYPES,
+    VERDICT_LABELS,
     Verdict,
     check_visitor,
     checked_items,
     due_on,
 )
 from shared.accounts import audit
+from shared.areas import DesaPath
 from shared.auth import Principal
+from shared.contracts import Actor, AreaCodes, VisitUpdated
 from shared.errors import Refusal
+from shared.logging import current_trace_id
+from shared.outbox import add_event
 
 
-def open_for_proposal(session: AsyncSession, proposal: Proposal, today: date) -> Visit:
+def open_for_proposal(
+    session: AsyncSession, proposal: Proposal, today: date, actor: Actor, trace_id: str
+) -> Visit:
     """A registration new to DTKS is seen at home before the musyawarah desa decides."""
     assert proposal.case_id is not None
     visit = Visit(
@@ -40,7 +47,27 @@ def open_for_proposal(session: AsyncSession, proposal: Proposal, today: date) ->
         due_on=due_on(today),
     )
     session.add(visit)
+    _tell_the_case(session, visit, actor, trace_id)
     return visit
+
+
+def _tell_the_case(session: AsyncSession, visit: Visit, actor: Actor, trace_id: str) -> None:
+    """`visit.updated` for the case's timeline at intake: assigned, then done."""
+    verdict = VERDICT_LABELS[Verdict(visit.verdict)] if visit.verdict else ""
+    add_event(
+        session,
+        VisitUpdated(
+            case_id=visit.case_id,
+            area=AreaCodes.of(DesaPath.of(visit.desa_code)),
+            trace_id=trace_id,
+            actor=actor,
+            visit_id=visit.id,
+            registration_number=visit.registration_number,
+            due_on=visit.due_on,
+            visited_on=visit.visited_on,
+            verdict_label=verdict,
+        ),
+    )
 
 
 async def visits(
@@ -123,6 +150,7 @@ async def record(
         purpose=f"kunjungan {visit.id}: {visit.verdict}",
         case_id=visit.case_id,
     )
+    _tell_the_case(session, visit, principal.actor(), current_trace_id())
     await session.commit()
     return visit
 

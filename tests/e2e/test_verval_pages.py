@@ -1,7 +1,8 @@
 """The DTKS proposal pages in a real browser (Debian's chromium driven by Playwright): a
 case registered at intake opens a proposal in verval (real processes on a real nats-server,
-a generated registry imported), the village drafts it and records its musyawarah desa, the
-district verifies, the Bupati ratifies the batch, and the case's timeline at intake says so."""
+a generated registry imported), the village drafts it, the kasun records the home visit the
+musyawarah desa waits for, the village records the meeting, the district verifies, the Bupati
+ratifies the batch, and the case's timeline at intake says so."""
 
 import csv
 import time
@@ -80,6 +81,20 @@ def _proposal(stack: Stack, case: dict[str, Any]) -> dict[str, Any]:
     raise AssertionError("verval opened no proposal")
 
 
+def _visit_the_house(browser: Browser, verval: str, desa: str, name: str) -> None:
+    """The kasun records the home visit: checklist, verdict, date and a photo."""
+    kasun = signed_in_page(browser, verval, f"kasun-{desa}", "/kunjungan")
+    kasun.goto("/kunjungan")
+    kasun.get_by_role("link", name=name).click()
+    kasun.get_by_label("Lantai rumah tanah atau bambu").check()
+    kasun.get_by_label("Kesimpulan").select_option("sesuai")
+    kasun.get_by_label("Tanggal kunjungan").fill(date.today().isoformat())
+    photo = {"name": "depan.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff\xe0 rumah"}
+    kasun.get_by_label("Foto rumah", exact=False).set_input_files(photo)  # type: ignore[arg-type]
+    kasun.get_by_role("button", name="Simpan hasil kunjungan").click()
+    expect(kasun.locator("#verdict")).to_contain_text("Kondisi sesuai")
+
+
 def test_a_proposal_is_drafted_approved_verified_and_ratified_in_the_browser(
     stack: Stack, browser: Browser, tmp_path: Path
 ) -> None:
@@ -96,11 +111,19 @@ def test_a_proposal_is_drafted_approved_verified_and_ratified_in_the_browser(
     expect(village.locator("#status")).to_have_text("Draf, menunggu musyawarah desa")
 
     head = signed_in_page(browser, verval, f"kades-{desa}", "/usulan")
-    head.get_by_label(person["name"], exact=False).check()
-    head.get_by_label("Tanggal musyawarah desa").fill("2026-11-02")
     minutes = {"name": "berita-acara.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4"}
-    head.get_by_label("Berita acara").set_input_files(minutes)  # type: ignore[arg-type]
-    head.get_by_role("button", name="Simpan persetujuan musyawarah desa").click()
+
+    def approve_in_musdes() -> None:
+        head.get_by_label(person["name"], exact=False).check()
+        head.get_by_label("Tanggal musyawarah desa").fill("2026-11-02")
+        head.get_by_label("Berita acara").set_input_files(minutes)  # type: ignore[arg-type]
+        head.get_by_role("button", name="Simpan persetujuan musyawarah desa").click()
+
+    approve_in_musdes()  # before anyone has seen the house
+    expect(head.get_by_role("alert")).to_contain_text("Kunjungan rumah")
+    _visit_the_house(browser, verval, desa, person["name"])
+    head.goto("/usulan")
+    approve_in_musdes()
     expect(head.get_by_role("status")).to_have_text("1 usulan disetujui musyawarah desa")
 
     district = signed_in_page(browser, verval, "dtks", "/usulan")
@@ -120,6 +143,10 @@ def test_a_proposal_is_drafted_approved_verified_and_ratified_in_the_browser(
         if "Usulan DTKS: Disahkan, menunggu dikirim" in steps:
             break
         time.sleep(0.1)
+    assert [s for s in steps if s.startswith("Kunjungan")] == [
+        "Kunjungan rumah dijadwalkan",
+        "Kunjungan rumah dilakukan",
+    ]
     assert [s for s in steps if s.startswith("Usulan")] == [
         "Usulan DTKS: Perlu disusun desa",
         "Usulan DTKS: Draf, menunggu musyawarah desa",

@@ -4,12 +4,12 @@ rates it or, within 30 days, reopens it from the status page."""
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 from services.intake.models import Case
-from shared.contracts import ProposalUpdated
+from shared.contracts import ProposalUpdated, VisitUpdated
 from tests.events import case_closed, envelope, publish, referral_updated
 from tests.intake.conftest import Intake
 
@@ -139,3 +139,24 @@ async def test_a_proposal_that_moved_to_next_month_says_why_on_the_case(intake: 
     assert step["step"] == "Usulan PBI-JK: Draf, menunggu musyawarah desa"
     assert "01–11 Desember 2026" in step["note"] and "sudah tutup" in step["note"]
     assert found["status"] == case["status"]  # a proposal's step does not move the case
+
+
+async def test_a_home_visit_is_on_the_case_when_assigned_and_when_done(intake: Intake) -> None:
+    case = (await intake.register()).json()
+    visit = {"visit_id": uuid4(), "due_on": date(2026, 12, 1)}
+    assigned = VisitUpdated(**envelope(UUID(case["id"])), **visit)
+    await publish(intake.runtime.settings.nats_url, assigned)
+    done = VisitUpdated(
+        **envelope(UUID(case["id"])), **visit, visited_on=date(2026, 11, 27),
+        verdict_label="Kondisi sesuai: layak diusulkan",
+    )  # fmt: skip
+    await publish(intake.runtime.settings.nats_url, done)
+    found = await _until(intake, case["url"], lambda c: len(c["timeline"]) == 3)
+    steps = [(s["step"], s["note"]) for s in found["timeline"][1:]]
+    assert steps == [
+        (
+            "Kunjungan rumah dijadwalkan",
+            "Kasun atau TKSK datang ke rumah paling lambat 01-12-2026.",
+        ),
+        ("Kunjungan rumah dilakukan", "Dikunjungi 27-11-2026: Kondisi sesuai: layak diusulkan."),
+    ]

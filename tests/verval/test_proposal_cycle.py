@@ -73,9 +73,9 @@ class Desk(SignedInClient):
             query = select(Proposal).where(col(Proposal.case_id) == UUID(case_id))
             return (await session.exec(query)).one()
 
-    async def staged(self, case_id: str) -> list[dict[str, Any]]:
+    async def staged(self, case_id: str, kind: str = "proposal.updated") -> list[dict[str, Any]]:
         async with self.runtime.sessions() as session:
-            query = select(OutboxMessage).where(OutboxMessage.event_type == "proposal.updated")
+            query = select(OutboxMessage).where(OutboxMessage.event_type == kind)
             rows = (await session.exec(query.order_by(col(OutboxMessage.id)))).all()
         events = [json.loads(row.payload) for row in rows]
         return [e for e in events if e["case_id"] == case_id]
@@ -166,6 +166,9 @@ async def test_a_proposal_goes_from_the_village_to_the_ministry(
     assert elsewhere.status_code == 404  # another village's proposal does not exist for them
     no_minutes = await api.post("/api/musdes", "kades", data=approve["data"])
     assert no_minutes.status_code == 422
+    unseen = await api.post("/api/musdes", "kades", **approve)
+    assert unseen.status_code == 409 and "Kunjungan rumah" in unseen.json()["message"]
+    await _visit(api, person["desa_code"])
     approved = await api.post("/api/musdes", "kades", **approve)
     assert approved.status_code == 200, approved.text
     minutes = await api.get(f"{url}/minutes", "dtks")
@@ -187,7 +190,7 @@ async def test_a_proposal_goes_from_the_village_to_the_ministry(
     refusals = await api.refusals()
     assert {(r.username, r.case_id) for r in refusals} == {
         ("koor", registered.case_id), ("kaur-kerabat", registered.case_id),
-        ("bupati", registered.case_id),
+        ("kades", registered.case_id), ("bupati", registered.case_id),
     }  # fmt: skip
 
     await _send(api, opened)
@@ -201,6 +204,15 @@ async def test_a_proposal_goes_from_the_village_to_the_ministry(
         "perlu_disusun", "draf", "disetujui_musdes", "diverifikasi", "disahkan", "dikirim"
     ]  # fmt: skip
     assert person["nik"] not in json.dumps(await api.staged(case_id))
+
+
+async def _visit(api: Desk, desa: str) -> None:
+    """The kasun sees the house of the desa's one open visit and finds it as told."""
+    await api.add_users({"kasun": (Role.KASUN, desa, None)})
+    [task] = (await api.get("/api/visits", "kasun")).json()
+    form = {"visited_on": date.today().isoformat(), "verdict": "sesuai", "note": "Sesuai"}
+    done = await api.post(f"/api/visits/{task['id']}", "kasun", data=form, files={"photos": PHOTO})
+    assert done.status_code == 200, done.text
 
 
 async def _send(api: Desk, proposal: Proposal) -> None:
@@ -393,6 +405,12 @@ async def test_a_new_registration_gets_a_home_visit_with_checklist_photos_and_ve
     assert (await api.get("/api/visits", "kasun")).json() == []
     [recorded] = (await api.get("/api/visits?done=true", "dtks")).json()
     assert recorded["verdict"] == "sesuai" and recorded["visited_by"] == "kasun"
+    assigned, seen = await api.staged(str(registered.case_id), "visit.updated")
+    assert (assigned["due_on"], assigned["visited_on"]) == (task["due_on"], None)
+    assert (seen["visited_on"], seen["verdict_label"]) == (
+        form["visited_on"], "Kondisi sesuai: layak diusulkan"
+    )  # fmt: skip
+    assert people["new"]["name"] not in json.dumps([assigned, seen])
     proposal = await api.proposal(str(registered.case_id))
     page = await api.page(f"/usulan/{proposal.id}", "dtks")
     assert "Kondisi sesuai: layak diusulkan" in page.text
