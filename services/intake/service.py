@@ -341,8 +341,12 @@ async def record_step(
     note: str,
     status: CaseStatus | None,
 ) -> None:
-    """Add another service's step to a case's timeline and move its status forward."""
-    case = await session.get(Case, event.case_id)
+    """Add another service's step to a case's timeline and move its status forward.
+
+    A status change locks the case's row first: two events of one case are consumed at once
+    (verval's and referral's, say), and on PostgreSQL the later commit would otherwise write
+    a status computed from what it read before the earlier one committed."""
+    case = await session.get(Case, event.case_id, with_for_update=status is not None)
     if case is None:
         raise NotYet(f"case {event.case_id} not (yet) known to intake")
     session.add(_timeline_entry(case.id, event, service, step, note))
@@ -427,7 +431,7 @@ def _citizen_step(case: Case, step: str, note: str) -> TimelineEntry:
 async def return_to_village(*, session: AsyncSession, event: Event, note: str) -> None:
     """The district sent the case back (data to correct, documents missing): it is the
     village back office's again, with the reason on its timeline, to correct and re-send."""
-    case = await session.get(Case, event.case_id)
+    case = await session.get(Case, event.case_id, with_for_update=True)
     if case is None:
         raise NotYet(f"case {event.case_id} not (yet) known to intake")
     session.add(_timeline_entry(case.id, event, "referral", "Dikembalikan ke desa", note))

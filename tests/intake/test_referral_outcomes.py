@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+from services.intake import handlers
 from services.intake.models import Case
-from shared.contracts import ProposalUpdated, VisitUpdated
-from tests.events import case_closed, envelope, publish, referral_updated
+from shared.contracts import ProposalUpdated, ReferralCreated, VisitUpdated
+from tests.events import case_closed, case_verified, envelope, publish, referral_updated
 from tests.intake.conftest import Intake
 
 
@@ -160,3 +161,29 @@ async def test_a_home_visit_is_on_the_case_when_assigned_and_when_done(intake: I
         ),
         ("Kunjungan rumah dilakukan", "Dikunjungi 27-11-2026: Kondisi sesuai: layak diusulkan."),
     ]
+
+
+async def test_two_events_of_a_case_applied_at_once_both_move_it(intake: Intake) -> None:
+    """Verval's verdict and referral's referral consumed together: the referral, applied
+    second, must start from the verdict, not from a status read before it was committed
+    (PostgreSQL's lost update; SQLite takes its write lock at the start)."""
+    case_id = UUID((await intake.register()).json()["id"])
+    referred = ReferralCreated(
+        **envelope(case_id), referral_id=uuid4(), destination="bpjs_dinkes",
+        destination_name="BPJS Kesehatan / Dinas Kesehatan",
+    )  # fmt: skip
+
+    async def refer() -> None:
+        async with intake.runtime.sessions() as session:
+            await handlers.on_referral_created(session, referred)
+            await session.commit()
+
+    async with intake.runtime.sessions() as first:
+        await handlers.on_case_verified(first, case_verified(case_id))
+        second = asyncio.create_task(refer())
+        await asyncio.sleep(0.5)  # the referral's transaction is under way meanwhile
+        await first.commit()
+    await second
+    async with intake.runtime.sessions() as session:
+        case = await session.get(Case, case_id)
+    assert case is not None and case.status == "referred"
