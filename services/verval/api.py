@@ -44,11 +44,19 @@ async def login(data: LoginIn, session: SessionDep, response: Response) -> Login
 
 
 @router.get("/verifications/{case_id}", response_model=VerificationPublic)
-async def get_verification(case_id: UUID, session: SessionDep) -> VerificationPublic:
-    """The latest verdict on a case."""
+async def get_verification(
+    case_id: UUID, session: SessionDep, principal: CurrentUser
+) -> VerificationPublic:
+    """The latest verdict on a case of the user's area (the read is audited)."""
     found = await service.latest_verification(session=session, case_id=case_id)
-    if found is None:
+    if found is None or not principal.covers(found.desa_code):
         raise Refusal(404, "Belum ada hasil verifikasi untuk kasus ini")
+    purpose = f"hasil verifikasi {found.registration_number}"
+    accounts.audit(
+        session=session, principal=principal, action="verification.read", purpose=purpose,
+        case_id=case_id,
+    )  # fmt: skip
+    await session.commit()
     return VerificationPublic(
         case_id=found.case_id,
         identity_consistent=found.identity_consistent,

@@ -251,6 +251,23 @@ async def test_a_reactivation_letter_always_carries_the_id_dtks(
     assert refused.status_code == 409 and "hanya untuk usulan reaktivasi" in refused.text
 
 
+async def test_a_verdict_is_read_by_its_own_area_only_and_the_read_is_audited(
+    desk: tuple[Desk, Verval, dict[str, dict[str, str]]],
+) -> None:
+    api, verval, people = desk
+    registered = registered_case(people["new"], Category.DTKS_REGISTRATION)
+    await verval.verified(registered)
+    url = f"/api/verifications/{registered.case_id}"
+    assert (await api.client.get(url)).status_code == 401
+    assert (await api.get(url, "kades-lain")).status_code == 404
+    verdict = await api.get(url, "koor")
+    assert verdict.status_code == 200 and verdict.json()["identity_consistent"] is True
+    async with api.runtime.sessions() as session:
+        query = select(AuditEntry).where(AuditEntry.action == "verification.read")
+        reads = (await session.exec(query)).all()
+    assert [(r.username, r.case_id) for r in reads] == [("koor", registered.case_id)]
+
+
 async def test_unpaid_arrears_stop_a_pbi_proposal_at_the_district(
     desk: tuple[Desk, Verval, dict[str, dict[str, str]]],
 ) -> None:
