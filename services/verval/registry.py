@@ -10,8 +10,9 @@ next import, so a reader holding the old snapshot still finds them.
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Index
+from sqlalchemy import Index, String, cast, literal
 from sqlmodel import Field, SQLModel, and_, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -125,26 +126,32 @@ class Registry:
         return Kind.DTKS in self.snapshots
 
 
+def _current(kind: Kind) -> Any:
+    query = select(Snapshot.id).where(Snapshot.kind == kind.value, col(Snapshot.current).is_(True))
+    return query.scalar_subquery()
+
+
 async def look_up(session: AsyncSession, nik: str) -> Registry:
-    snaps = await current_snapshots(session)
-    civil = dtks = None
-    members: list[Membership] = []
-    if Kind.CIVIL in snaps:
-        query = select(CivilRecord).where(
-            CivilRecord.snapshot_id == snaps[Kind.CIVIL], CivilRecord.nik == nik
-        )
-        civil = (await session.exec(query)).first()
-    if Kind.DTKS in snaps:
-        query_dtks = select(DtksRecord).where(
-            DtksRecord.snapshot_id == snaps[Kind.DTKS], DtksRecord.nik == nik
-        )
-        dtks = (await session.exec(query_dtks)).first()
-    if Kind.PROGRAMS in snaps:
-        query_members = select(Membership).where(
-            Membership.snapshot_id == snaps[Kind.PROGRAMS], Membership.nik == nik
-        )
-        members = list((await session.exec(query_members)).all())
-    return Registry(civil, dtks, members, snaps)
+    """One statement, so one round trip and one consistent read: the NIK's civil record,
+    DTKS record and memberships in the current snapshots, and those snapshots' ids."""
+    asked = select(cast(literal(nik), String).label("nik")).subquery()
+    snap = {kind: _current(kind) for kind in Kind}
+    query = (
+        select(CivilRecord, DtksRecord, Membership, *snap.values())
+        .select_from(asked)
+        .outerjoin(CivilRecord, and_(col(CivilRecord.snapshot_id) == snap[Kind.CIVIL],
+                                     col(CivilRecord.nik) == asked.c.nik))
+        .outerjoin(DtksRecord, and_(col(DtksRecord.snapshot_id) == snap[Kind.DTKS],
+                                    col(DtksRecord.nik) == asked.c.nik))
+        .outerjoin(Membership, and_(col(Membership.snapshot_id) == snap[Kind.PROGRAMS],
+                                    col(Membership.nik) == asked.c.nik))
+    )  # fmt: skip
+    rows = (await session.exec(query)).all()
+    civil, dtks = rows[0][0], rows[0][1]
+    ids: tuple[int | None, ...] = tuple(rows[0][3:])
+    snapshots = {kind: snap_id for kind, snap_id in zip(Kind, ids, strict=True) if snap_id}
+    members = [row[2] for row in rows if row[2] is not None]
+    return Registry(civil, dtks, members, snapshots)
 
 
 async def born_on(
