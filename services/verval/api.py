@@ -127,13 +127,16 @@ async def list_proposals(
     principal: CurrentUser,
     status: Status | None = None,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> list[ProposalPublic]:
-    """Proposals in your area, by batch month; filter by status and month (TTTT-BB)."""
+    """Proposals in your area, by batch month, 50 a page; filter by status and month
+    (TTTT-BB)."""
     found = await proposals.listing(
         session=session,
         principal=principal,
         status=status,
         month=batches.parse_month(month) if month else None,
+        page=page,
     )
     return [_public(p) for p in found]
 

@@ -43,9 +43,11 @@ from shared.accounts import audit
 from shared.areas import DesaPath
 from shared.auth import Principal, service_actor
 from shared.contracts import Actor, AreaCodes, CaseRegistered, CaseUpdated, ProposalUpdated
+from shared.db import in_area
 from shared.errors import Refusal
 from shared.outbox import add_event
 
+PAGE_SIZE = 50
 MINUTES_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
 MINUTES_MAX_BYTES = 5 * 1024 * 1024
 
@@ -413,17 +415,23 @@ async def unfinished_warnings(
 
 
 async def listing(
-    *, session: AsyncSession, principal: Principal, status: Status | None, month: date | None
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    status: Status | None,
+    month: date | None,
+    page: int = 1,
 ) -> list[Proposal]:
-    query = select(Proposal)
+    """One page of the proposals of the user's area, by batch month and desa: a district's
+    month (life events included) runs to thousands."""
+    query = select(Proposal).where(in_area(col(Proposal.desa_code), principal.area_code))
     if status is not None:
         query = query.where(Proposal.status == status.value)
     if month is not None:
         query = query.where(Proposal.batch_month == month)
-    rows = (
-        await session.exec(query.order_by(col(Proposal.batch_month), col(Proposal.desa_code)))
-    ).all()
-    return [p for p in rows if principal.covers(p.desa_code)]
+    order = (col(Proposal.batch_month), col(Proposal.desa_code), col(Proposal.created_at))
+    query = query.order_by(*order, col(Proposal.id))
+    return list((await session.exec(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))).all())
 
 
 async def history(session: AsyncSession, proposal_id: UUID) -> list[ProposalStep]:

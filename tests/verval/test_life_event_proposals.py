@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from services.verval import proposal_service
 from services.verval.app import create_app
 from services.verval.importer import import_csv
 from services.verval.life_events import ADULT_AGE, age_on
@@ -148,3 +149,27 @@ async def test_a_snapshot_pair_is_compared_once_and_an_event_never_opens_twice(
     assert "pindah keluar daerah" in gone.reason
     assert len(await scanner.proposals()) == len(before) + 1
     assert [s.unplaced for s in scans] == [0, 0, 0]
+
+
+async def test_the_district_pages_through_its_proposals_a_village_sees_its_own(
+    scanner: Scanner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await scanner.scanned(1)
+    opened = await scanner.proposals()
+    monkeypatch.setattr(proposal_service, "PAGE_SIZE", 5)
+    desa = next(iter(opened.values())).desa_code
+    await scanner.add_users(
+        {"dtks": (Role.DTKS_ADMIN, "33.17", None), "koor": (Role.COORDINATOR, desa, None)}
+    )
+    pages = []
+    for page in range(1, len(opened) // 5 + 2):
+        found = await scanner.client.get(
+            f"/api/proposals?page={page}", headers=await scanner.auth("dtks")
+        )
+        pages.append([p["id"] for p in found.json()])
+    assert [len(p) for p in pages[:-1]] == [5] * (len(pages) - 1) and len(pages[-1]) < 5
+    assert sorted(i for page in pages for i in page) == sorted(str(p.id) for p in opened.values())
+    village = await scanner.client.get("/api/proposals", headers=await scanner.auth("koor"))
+    ours = {str(p.id) for p in opened.values() if p.desa_code == desa}
+    seen = [p["id"] for p in village.json()]
+    assert set(seen) <= ours and len(seen) == min(5, len(ours))

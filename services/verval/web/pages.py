@@ -90,18 +90,30 @@ async def proposal_list(
     principal: PageUser,
     status: str = "",
     bulan: str = "",
+    halaman: int = 1,
     error: str = "",
     done: str = "",
 ) -> HTMLResponse:
     chosen = Status(status) if status in Status.__members__.values() else None
-    month = _month_or_none(bulan)
+    month, page = _month_or_none(bulan), max(1, min(halaman, 100_000))
     found = await proposals.listing(
-        session=session, principal=principal, status=chosen, month=month
+        session=session, principal=principal, status=chosen, month=month, page=page
     )
     warnings = await proposals.unfinished_warnings(
         session=session, principal=principal, today=today()
     )
-    drafts = [p for p in found if p.status == Status.DRAFTED.value]
+    approver = principal.role in (Role.COORDINATOR, Role.VILLAGE_HEAD)
+    drafts = (
+        await proposals.listing(  # the musyawarah desa's form: the first page of drafts
+            session=session, principal=principal, status=Status.DRAFTED, month=month
+        )
+        if approver
+        else []
+    )
+
+    def page_url(number: int) -> str:
+        return "/usulan?" + urlencode({"status": status, "bulan": bulan, "halaman": number})
+
     return render(
         request,
         "proposals.html",
@@ -112,7 +124,10 @@ async def proposal_list(
         status=status,
         bulan=bulan,
         months=sorted({p.batch_month for p in found}),
-        drafts=drafts if principal.role in (Role.COORDINATOR, Role.VILLAGE_HEAD) else [],
+        drafts=drafts,
+        page=page,
+        page_size=proposals.PAGE_SIZE,
+        page_url=page_url,
         can_propose=principal.role in VILLAGE_STAFF,
         programs=PROGRAMS,
         error=error,
