@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import psycopg
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy.engine import make_url
 
 from shared.accounts import DEMO_PASSWORD
 from shared.provision import provision
@@ -50,16 +52,40 @@ def case_body(serial: int, desa_code: str = "33.17.01.2001") -> dict[str, Any]:
     }
 
 
-def database(svc: ServiceProcess) -> sqlite3.Connection:
-    """A service's SQLite file, read-only, for reconciling what it holds."""
-    url = svc.env[f"SLRT_{svc.spec.name.upper()}_DATABASE_URL"]
-    path = Path(url.split(":///", 1)[1])
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+@contextmanager
+def database(svc: ServiceProcess) -> Iterator[Any]:
+    """A DB-API connection to a service's database (its SQLite file read-only, or its
+    PostgreSQL database), for reconciling what it holds. Placeholders are `%s`."""
+    url = make_url(svc.env[f"SLRT_{svc.spec.name.upper()}_DATABASE_URL"])
+    if url.drivername.startswith("sqlite"):
+        conn = sqlite3.connect(f"file:{url.database}?mode=ro", uri=True, timeout=30)
+        conn.execute("PRAGMA query_only = ON")
+    else:
+        plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        conn = psycopg.connect(plain, autocommit=True)
+    try:
+        yield _Placeholders(conn)
+    finally:
+        conn.close()
+
+
+class _Placeholders:
+    """One placeholder style (`%s`) over sqlite3 (`?`) and psycopg (`%s`)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.qmark = isinstance(conn, sqlite3.Connection)
+
+    def execute(self, query: str, params: tuple[object, ...] = ()) -> Any:
+        sql = query.replace("%s", "?") if self.qmark else query
+        cursor = self.conn.cursor()
+        cursor.execute(sql, params)
+        return cursor
 
 
 def counts(svc: ServiceProcess, query: str, *params: object) -> list[tuple[Any, ...]]:
     with database(svc) as conn:
-        return conn.execute(query, params).fetchall()
+        return [tuple(row) for row in conn.execute(query, params).fetchall()]
 
 
 def run_async(work: Coroutine[Any, Any, T]) -> T:

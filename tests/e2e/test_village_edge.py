@@ -109,11 +109,13 @@ def village_done(intake: ServiceProcess, besides: str = "") -> list[tuple[Any, .
     """The village's urgent cases: referred, with the citizen's three messages on each."""
     other = besides.replace("-", "")
     return [
-        *counts(intake, 'SELECT status, COUNT(*) FROM "case" WHERE id != ? GROUP BY status', other),
+        *counts(
+            intake, 'SELECT status, COUNT(*) FROM "case" WHERE id != %s GROUP BY status', other
+        ),
         *counts(
             intake,
             "SELECT COUNT(*), COUNT(DISTINCT case_id) FROM timeline_entry"
-            " WHERE step = 'Pemberitahuan terkirim' AND case_id != ?",
+            " WHERE step = 'Pemberitahuan terkirim' AND case_id != %s",
             other,
         ),
     ]
