@@ -15,6 +15,7 @@ from shared.accounts import seed_demo_district
 from shared.areas import WIB
 from shared.logging import get_logger
 from shared.runtime import ServiceRuntime, create_service_app
+from shared.web import area_namer
 
 log = get_logger(__name__)
 Job = Callable[[ServiceRuntime], Awaitable[None]]
@@ -37,7 +38,7 @@ async def roll_over(runtime: ServiceRuntime) -> None:
 async def scan_life_events(runtime: ServiceRuntime) -> None:
     """Open the correction proposals a newly imported civil or DTKS snapshot calls for."""
     async with runtime.sessions() as session:
-        found = await life_event_service.scan(session, _today())
+        found = await life_event_service.scan(session, _today(), area_namer(runtime.areas))
     if found is not None:
         log.info("life_events_scanned", households=found.households, opened=found.opened,
                  unplaced=found.unplaced)  # fmt: skip

@@ -6,6 +6,7 @@ by the event and the next round compares the pair again.
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,6 +20,7 @@ from services.verval.life_events import (
     born_by,
     household_events,
     left_district,
+    moved_within,
 )
 from services.verval.models import LifeEventScan, Proposal
 from services.verval.proposal_service import record_step
@@ -38,7 +40,9 @@ class ScanResult:
     unplaced: int = 0
 
 
-async def scan(session: AsyncSession, today: date) -> ScanResult | None:
+async def scan(
+    session: AsyncSession, today: date, area_name: Callable[[str], str] = str
+) -> ScanResult | None:
     """Open the proposals the current snapshots' disagreements need; None if this pair of
     snapshots was compared already (or one of them is not imported yet)."""
     snaps = await registry.current_snapshots(session)
@@ -55,6 +59,7 @@ async def scan(session: AsyncSession, today: date) -> ScanResult | None:
         await _household(session, snaps, dtks_kk, rows, today, result)
         if done % HOUSEHOLDS_PER_TRANSACTION == 0:
             await session.commit()
+    await _moved_within(session, snaps, today, area_name, result)
     session.add(LifeEventScan(civil_snapshot_id=pair[0], dtks_snapshot_id=pair[1],
                               opened=result.opened, unplaced=result.unplaced))  # fmt: skip
     await session.commit()
@@ -94,6 +99,28 @@ async def _household(
         subject = known[event.nik]
         id_dtks = ids.get(event.nik) or ids[rows[0][0].nik]  # an heir not in DTKS: the family's
         result.opened += await _open(session, event, subject, id_dtks, today)
+
+
+async def _moved_within(
+    session: AsyncSession,
+    snaps: dict[Kind, int],
+    today: date,
+    area_name: Callable[[str], str],
+    result: ScanResult,
+) -> None:
+    """Families in DTKS who live in another desa than in the civil snapshot before."""
+    before = await registry.replaced_civil(session)
+    if before is None:
+        return
+    families: dict[str, list[tuple[DtksRecord, CivilRecord, str]]] = defaultdict(list)
+    for row in await registry.moved(session, snaps, before):
+        families[row[0].kk].append(row)
+    for dtks_kk, rows in families.items():
+        event = moved_within(dtks_kk, [person for _, person, _ in rows], area_name(rows[0][2]))
+        subject = next(person for _, person, _ in rows if person.nik == event.nik)
+        ids = {dtks.nik: dtks.id_dtks for dtks, _, _ in rows}
+        result.opened += await _open(session, event, subject, ids[event.nik], today)
+    await session.commit()
 
 
 async def _open(

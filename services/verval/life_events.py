@@ -28,6 +28,7 @@ class Resident(Protocol):
     kk: str
     name: str
     birth_date: date
+    desa_code: str
     alive: bool
     death_date: date | None
     relationship: str
@@ -136,6 +137,19 @@ def left_district(nik: str, last_known: Resident) -> LifeEvent:
         f"{last_known.name} tidak ada lagi di data Dukcapil kabupaten ini (pindah keluar "
         "daerah?): pastikan, lalu usulkan penghapusan dari DTKS di sini; DTKS daerah "
         "tujuan mendaftarkannya kembali.",
+    )
+
+
+def moved_within(dtks_kk: str, movers: Sequence[Resident], came_from: str) -> LifeEvent:
+    """A DTKS family moved to another desa of the district: one correction of its address,
+    for the village it lives in now, in its head's name."""
+    subject = next((m for m in movers if m.heads_household), movers[0])
+    return LifeEvent(
+        f"pindah-desa:{dtks_kk}:{subject.desa_code}",
+        Kind.CORRECTION,
+        subject.nik,
+        f"Keluarga ini pindah dari desa {came_from} ke desa ini menurut Dukcapil: perbarui "
+        "alamat dan desanya di DTKS.",
     )
 
 

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Index, String, cast, literal
+from sqlalchemy.orm import aliased
 from sqlmodel import Field, SQLModel, and_, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -232,6 +233,36 @@ async def disagreements(
         .order_by(col(DtksRecord.kk))
     )
     return [(dtks, person) for dtks, person in (await session.exec(query)).all()]
+
+
+async def replaced_civil(session: AsyncSession) -> int | None:
+    """The civil snapshot the current one replaced (kept until the next import), if any."""
+    query = (
+        select(Snapshot.id)
+        .where(Snapshot.kind == Kind.CIVIL.value, col(Snapshot.current).is_(False))
+        .where(col(Snapshot.rows) > 0)  # not an import still under way
+        .order_by(col(Snapshot.id).desc())
+    )
+    return (await session.exec(query)).first()
+
+
+async def moved(
+    session: AsyncSession, snaps: dict[Kind, int], before: int
+) -> list[tuple[DtksRecord, CivilRecord, str]]:
+    """Living DTKS members whose desa in the current civil snapshot is not the one of the
+    snapshot `before`, with that earlier desa: families who moved within the district."""
+    if Kind.CIVIL not in snaps or Kind.DTKS not in snaps:
+        return []
+    now, then = aliased(CivilRecord), aliased(CivilRecord)
+    query = (
+        select(DtksRecord, now, then.desa_code)
+        .join(now, and_(now.snapshot_id == snaps[Kind.CIVIL], now.nik == DtksRecord.nik))
+        .join(then, and_(then.snapshot_id == before, then.nik == DtksRecord.nik))
+        .where(DtksRecord.snapshot_id == snaps[Kind.DTKS], col(now.alive).is_(True))
+        .where(now.desa_code != then.desa_code)
+        .order_by(col(DtksRecord.kk))
+    )
+    return [(dtks, person, desa) for dtks, person, desa in (await session.exec(query)).all()]
 
 
 async def last_known(session: AsyncSession, nik: str) -> CivilRecord | None:

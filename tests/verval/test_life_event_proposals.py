@@ -23,6 +23,7 @@ from services.verval.models import LifeEventScan, Proposal
 from services.verval.proposals import Status
 from services.verval.registry import Kind
 from services.verval.settings import Settings
+from shared.areas import load_registry
 from shared.auth import Role
 from slrt.natsserver import NatsServer
 from tests.users import SignedInClient
@@ -135,19 +136,36 @@ async def test_a_snapshot_pair_is_compared_once_and_an_event_never_opens_twice(
     assert (await scanner.proposals()).keys() == before.keys()
 
     civil = _rows(district / "civil.csv")
-    in_dtks = {r["nik"] for r in _rows(district / "dtks.csv")}
-    leaver = next(r for r in civil if r["nik"] in in_dtks and r["alive"] == "1")
-    moved = tmp_path / "civil-next-month.csv"
-    with moved.open("w", newline="") as handle:
+    dtks = {r["nik"]: r["kk"] for r in _rows(district / "dtks.csv")}
+    leaver = next(r for r in civil if r["nik"] in dtks and r["alive"] == "1")
+    family_kk = next(
+        kk for nik, kk in dtks.items()
+        if kk != dtks[leaver["nik"]]
+        and all(r["alive"] == "1" and r["kk"] == kk for r in civil if dtks.get(r["nik"]) == kk)
+    )  # fmt: skip
+    family = [r for r in civil if r["kk"] == family_kk]
+    came_from = family[0]["desa_code"]
+    new_home = next(r["desa_code"] for r in civil if r["desa_code"] != came_from)
+    next_month = tmp_path / "civil-next-month.csv"
+    with next_month.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(civil[0]))
         writer.writeheader()
-        writer.writerows(r for r in civil if r["nik"] != leaver["nik"])
-    import_csv(scanner.engine, Kind.CIVIL, moved)
+        writer.writerows(
+            r | ({"desa_code": new_home} if r["kk"] == family_kk else {})
+            for r in civil
+            if r["nik"] != leaver["nik"]
+        )
+    import_csv(scanner.engine, Kind.CIVIL, next_month)
     scans = await scanner.scanned(3)
-    gone = (await scanner.proposals())[f"pindah:{leaver['nik']}"]
+    opened = await scanner.proposals()
+    gone = opened[f"pindah:{leaver['nik']}"]
     assert (gone.kind, gone.desa_code, gone.name) == ("hapus", leaver["desa_code"], leaver["name"])
     assert "pindah keluar daerah" in gone.reason
-    assert len(await scanner.proposals()) == len(before) + 1
+    moved = opened[f"pindah-desa:{family_kk}:{new_home}"]
+    assert (moved.kind, moved.desa_code, moved.nik) == ("perbaikan", new_home, family[0]["nik"])
+    came_from_name = load_registry(None).get(came_from).name
+    assert f"pindah dari desa {came_from_name}" in moved.reason
+    assert len(opened) == len(before) + 2
     assert [s.unplaced for s in scans] == [0, 0, 0]
 
 

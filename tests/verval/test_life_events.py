@@ -8,6 +8,7 @@ from services.verval.life_events import (
     death,
     household_events,
     left_district,
+    moved_within,
     successor,
 )
 from services.verval.proposals import Kind
@@ -85,3 +86,11 @@ def test_who_left_the_district_is_proposed_for_removal_here() -> None:
     event = left_district(SON.nik, SON)
     assert (event.kind, event.nik, event.key) == (Kind.REMOVAL, SON.nik, f"pindah:{SON.nik}")
     assert SON.name in event.reason
+
+
+def test_a_family_that_moved_within_the_district_is_one_correction_for_its_new_village() -> None:
+    movers = [m.model_copy(update={"desa_code": "33.17.02.2003"}) for m in (WIFE, HEAD)]
+    event = moved_within(OLD_KK, movers, "Sumbermulyo")
+    assert (event.kind, event.nik) == (Kind.CORRECTION, HEAD.nik)
+    assert event.key == f"pindah-desa:{OLD_KK}:33.17.02.2003"
+    assert "pindah dari desa Sumbermulyo" in event.reason
