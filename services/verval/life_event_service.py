@@ -55,11 +55,13 @@ async def scan(
     for dtks, civil in await registry.disagreements(session, snaps, born_by(today)):
         households[dtks.kk].append((dtks, civil))
     result = ScanResult(households=len(households))
+    before = await registry.replaced_civil(session)
     for done, (dtks_kk, rows) in enumerate(households.items(), start=1):
-        await _household(session, snaps, dtks_kk, rows, today, result)
+        await _household(session, (snaps, before), dtks_kk, rows, today, result)
         if done % HOUSEHOLDS_PER_TRANSACTION == 0:
             await session.commit()
-    await _moved_within(session, snaps, today, area_name, result)
+    if before is not None:
+        await _moved_within(session, (snaps, before), today, area_name, result)
     session.add(LifeEventScan(civil_snapshot_id=pair[0], dtks_snapshot_id=pair[1],
                               opened=result.opened, unplaced=result.unplaced))  # fmt: skip
     await session.commit()
@@ -68,12 +70,15 @@ async def scan(
 
 async def _household(
     session: AsyncSession,
-    snaps: dict[Kind, int],
+    compared: tuple[dict[Kind, int], int | None],
     dtks_kk: str,
     rows: list[tuple[DtksRecord, CivilRecord | None]],
     today: date,
     result: ScanResult,
 ) -> None:
+    """The events of one DTKS household: `compared` holds the current snapshots and the
+    civil snapshot before, if kept."""
+    snaps, before = compared
     ids = {dtks.nik: dtks.id_dtks for dtks, _ in rows}
     members = [civil for _, civil in rows if civil is not None]
     known = {m.nik: m for m in members}
@@ -87,7 +92,7 @@ async def _household(
     events = household_events(dtks_kk, members, family, programs, today)
     for dtks, civil in rows:
         if civil is None:
-            last = await registry.last_known(session, dtks.nik)
+            last = await registry.last_known(session, before, dtks.nik) if before else None
             if last is None:
                 result.unplaced += 1
                 continue
@@ -103,15 +108,13 @@ async def _household(
 
 async def _moved_within(
     session: AsyncSession,
-    snaps: dict[Kind, int],
+    compared: tuple[dict[Kind, int], int],
     today: date,
     area_name: Callable[[str], str],
     result: ScanResult,
 ) -> None:
     """Families in DTKS who live in another desa than in the civil snapshot before."""
-    before = await registry.replaced_civil(session)
-    if before is None:
-        return
+    snaps, before = compared
     families: dict[str, list[tuple[DtksRecord, CivilRecord, str]]] = defaultdict(list)
     for row in await registry.moved(session, snaps, before):
         families[row[0].kk].append(row)

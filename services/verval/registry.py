@@ -265,15 +265,8 @@ async def moved(
     return [(dtks, person, desa) for dtks, person, desa in (await session.exec(query)).all()]
 
 
-async def last_known(session: AsyncSession, nik: str) -> CivilRecord | None:
-    """Someone's record in the civil snapshot the current one replaced (kept until the next
-    import): where a person who left the district was last."""
-    query = (
-        select(CivilRecord)
-        .join(Snapshot, col(Snapshot.id) == CivilRecord.snapshot_id)
-        .where(Snapshot.kind == Kind.CIVIL.value, col(Snapshot.current).is_(False))
-        .where(col(Snapshot.rows) > 0)  # not an import still under way
-        .where(CivilRecord.nik == nik)
-        .order_by(col(Snapshot.id).desc())
-    )
+async def last_known(session: AsyncSession, before: int, nik: str) -> CivilRecord | None:
+    """Someone's record in the civil snapshot `before` (the one the current one replaced):
+    where a person who left the district was last."""
+    query = select(CivilRecord).where(CivilRecord.snapshot_id == before, CivilRecord.nik == nik)
     return (await session.exec(query)).first()
