@@ -23,8 +23,8 @@ from services.verval.life_events import (
     moved_within,
 )
 from services.verval.models import LifeEventScan, Proposal
-from services.verval.proposal_service import record_step
-from services.verval.proposals import Status, batch_month, household_key, window_key
+from services.verval.proposal_service import for_resident, record_step
+from services.verval.proposals import Status
 from services.verval.registry import CivilRecord, DtksRecord, Kind
 from shared.areas import DesaPath
 from shared.auth import service_actor
@@ -133,13 +133,9 @@ async def _open(
     taken = select(Proposal.id).where(col(Proposal.life_event) == event.key)
     if (await session.exec(taken)).first() is not None:
         return 0
-    key = window_key("DTKS", in_dtks=True)
-    proposal = Proposal(
-        desa_code=subject.desa_code, kind=event.kind.value, program="DTKS", window=key,
-        batch_month=batch_month(key, today), status=Status.OPEN.value, nik=subject.nik,
-        kk=subject.kk, household_key=household_key(subject.kk), name=subject.name,
-        birth_date=subject.birth_date, address=subject.address, in_dtks=True, id_dtks=id_dtks,
-        reason=event.reason, life_event=event.key,
+    proposal = for_resident(
+        subject, (event.kind, "DTKS"), (True, id_dtks), today,
+        status=Status.OPEN, reason=event.reason, life_event=event.key,
     )  # fmt: skip
     session.add(proposal)
     actor = service_actor("verval", DesaPath.of(subject.desa_code).kabupaten)

@@ -135,14 +135,9 @@ async def propose(
     refused = manual_refusal(kind, program, in_dtks, id_dtks)
     if refused:
         raise Refusal(409, refused)
-    civil = found.civil
-    key = window_key(program, in_dtks)
-    proposal = Proposal(
-        desa_code=civil.desa_code, kind=kind.value, program=program, window=key,
-        batch_month=batch_month(key, today), status=Status.DRAFTED.value, nik=civil.nik,
-        kk=civil.kk, household_key=household_key(civil.kk), name=civil.name,
-        birth_date=civil.birth_date, address=civil.address, in_dtks=in_dtks, id_dtks=id_dtks,
-        reason=reason.strip()[:500], drafted_by=principal.username,
+    proposal = for_resident(
+        found.civil, (kind, program), (in_dtks, id_dtks), today,
+        status=Status.DRAFTED, reason=reason.strip()[:500], drafted_by=principal.username,
     )  # fmt: skip
     if principal.household_key == proposal.household_key:
         refusal = Refusal(403, "Konflik kepentingan: usulan untuk anggota keluarga (KK) Anda "
@@ -156,6 +151,30 @@ async def propose(
     record_step(session, proposal, principal.actor(), f"Disusun desa: {proposal.reason}", trace_id)
     await session.commit()
     return proposal
+
+
+def for_resident(
+    civil: registry.CivilRecord,
+    what: tuple[Kind, str],
+    dtks: tuple[bool, str | None],
+    today: date,
+    *,
+    status: Status,
+    reason: str,
+    drafted_by: str | None = None,
+    life_event: str | None = None,
+) -> Proposal:
+    """A proposal about a resident, as the civil registry knows them (not a complaint case):
+    `what` is its kind and program, `dtks` whether they are in DTKS and their ID-DTKS."""
+    (kind, program), (in_dtks, id_dtks) = what, dtks
+    key = window_key(program, in_dtks)
+    return Proposal(
+        desa_code=civil.desa_code, kind=kind.value, program=program, window=key,
+        batch_month=batch_month(key, today), nik=civil.nik, kk=civil.kk,
+        household_key=household_key(civil.kk), name=civil.name, birth_date=civil.birth_date,
+        address=civil.address, in_dtks=in_dtks, id_dtks=id_dtks, status=status.value,
+        reason=reason, drafted_by=drafted_by, life_event=life_event,
+    )  # fmt: skip
 
 
 def record_step(
