@@ -5,7 +5,8 @@ not counted), imports the civil-registry extract into a fresh SQLite database th
 `slrt registry import` does, then times what verval does per case: a NIK lookup, and the
 candidate search (people born that day in that kecamatan, names scored with rapidfuzz)
 for a NIK that is not found, and intake's pre-check as verval answers it. Reports rows/s,
-p50/p99 latencies and this process's peak memory, and appends them to bench/RESULTS.md.
+p50/p99 latencies and peak memory (the import's with its parse workers, and this
+process's), and appends them to bench/RESULTS.md.
 
     python bench/registry.py --people 3000000 [--lookups 5000]
 """
@@ -13,6 +14,7 @@ p50/p99 latencies and this process's peak memory, and appends them to bench/RESU
 import argparse
 import asyncio
 import csv
+import os
 import platform
 import random
 import resource
@@ -20,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -32,6 +35,41 @@ from shared.contracts import Category, PrecheckRequest
 from shared.db import create_engine, session_factory
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+class TreeMemory(threading.Thread):
+    """Samples the resident memory of this process and its children (Linux /proc) while it
+    runs and keeps the peak of their sum: the import's parse workers count as the import's
+    memory, and ru_maxrss would see only this process (or only the largest child)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_kib, self.done = 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.05):
+            self.peak_kib = max(self.peak_kib, sum(map(rss_kib, [os.getpid(), *children()])))
+
+    def stop(self) -> int:
+        self.done.set()
+        self.join()
+        return self.peak_kib
+
+
+def children() -> list[int]:
+    pids = []
+    for task in Path("/proc/self/task").iterdir():
+        pids += [int(pid) for pid in (task / "children").read_text().split()]
+    return pids
+
+
+def rss_kib(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:  # a worker that just ended
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines()
+                 if line.startswith("VmRSS:")), 0)  # fmt: skip
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -96,9 +134,12 @@ def run(people: int, lookups: int) -> str:
         url = f"sqlite:///{tmp}/verval.db"
         engine = sync_engine(url)
         TABLES[0].metadata.create_all(engine, tables=TABLES)
+        memory = TreeMemory()
+        memory.start()
         began = time.perf_counter()
         result = import_csv(engine, registry.Kind.CIVIL, out / "civil.csv")
         imported = time.perf_counter() - began
+        import_mib = memory.stop() / 1024
         for kind in (registry.Kind.DTKS, registry.Kind.PROGRAMS):  # lookups read all three
             import_csv(engine, kind, out / f"{kind.value}.csv")
         engine.dispose()
@@ -122,7 +163,8 @@ def run(people: int, lookups: int) -> str:
             f"- intake's pre-check answered by verval (lookup, facts, window): p50 "
             f"{statistics.median(pre):.2f} ms, **p99 {percentile(pre, 0.99):.2f} ms** "
             "(target ≤ 50 ms)",
-            f"- peak memory of the importing and looking-up process: **{peak_mib:.0f} MiB** "
+            f"- peak memory of the import, its parse workers included: **{import_mib:.0f} MiB**; "
+            f"of the process that imported and then looked up: **{peak_mib:.0f} MiB** "
             "(target ≤ 1 GiB)",
         ]
     )

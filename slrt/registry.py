@@ -28,12 +28,17 @@ def import_command(kind: Kind, path: Path, database_url: str | None) -> int:
         return 2
     engine = sync_engine(database_url or Settings().effective_database_url)
     TABLES[0].metadata.create_all(engine, tables=TABLES)
-    lines = sum(1 for _ in path.open(encoding="utf-8-sig")) - 1
+    with path.open("rb") as handle:
+        lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]
     with Progress(*columns, TimeElapsedColumn()) as progress:
-        task = progress.add_task(f"Impor {kind.value}", total=max(lines, 0))
+        task = progress.add_task(f"Impor {kind.value}", total=max(lines - 1, 0))
+
+        def show(read: int, doing: str) -> None:
+            progress.update(task, advance=read, description=f"Impor {kind.value}: {doing}")
+
         try:
-            result = import_csv(engine, kind, path, lambda n: progress.advance(task, n))
+            result = import_csv(engine, kind, path, show)
         except ImportRefused as exc:
             for line, reason in exc.errors:
                 print(f"baris {line}: {reason}")

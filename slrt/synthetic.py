@@ -25,12 +25,12 @@ from pathlib import Path
 
 from faker import Faker
 
-from services.verval.importer import COLUMNS, OPTIONAL_COLUMNS
+from services.verval.importer import columns
 from services.verval.registry import Kind
 from shared.areas import AreaRegistry, compact_code
 
-CIVIL_COLUMNS = COLUMNS[Kind.CIVIL] + OPTIONAL_COLUMNS[Kind.CIVIL]
-DTKS_COLUMNS, PROGRAM_COLUMNS = COLUMNS[Kind.DTKS], COLUMNS[Kind.PROGRAMS]
+CIVIL_COLUMNS, DTKS_COLUMNS = columns(Kind.CIVIL), columns(Kind.DTKS)
+PROGRAM_COLUMNS = columns(Kind.PROGRAMS)
 PRESENTED_COLUMNS = ["nik", "name", "sex", "birth_place", "birth_date", "desa_code", "defect",
                      "true_nik"]  # fmt: skip
 

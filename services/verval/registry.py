@@ -1,20 +1,42 @@
 """Registry snapshots as verval stores them: the civil registry (Dukcapil), DTKS and program
 memberships, each imported whole and swapped in at once.
 
-Every row carries its snapshot's id; a kind's current snapshot is the one marked current.
-An import writes a new snapshot beside the old and flips the mark in one transaction, so a
-reader sees the old registry or the new one, never a mix; the old rows stay until the
-next import, so a reader holding the old snapshot still finds them.
+Each snapshot's rows live in a table of their own (`civil_17`, `dtks_18`, ...), so an import
+loads its rows into a bare table and builds the indexes once at the end, which is several
+times faster than keeping them up to date row by row. A kind's current snapshot is the one
+marked current in `registry_snapshot`; the import flips the mark in one transaction, so a
+reader sees the old registry or the new one, never a mix. A reader reads the current ids
+first and the rows after: the replaced snapshot's table stays until the next import, so a
+reader holding it still finds its rows.
 """
 
-from dataclasses import dataclass
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from types import NoneType, UnionType
+from typing import Any, get_args
 
-from sqlalchemy import Index, String, cast, literal
-from sqlalchemy.orm import aliased
-from sqlmodel import Field, SQLModel, and_, col, or_, select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    FromClause,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    event,
+    or_,
+    select,
+    text,
+)
+from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -36,22 +58,13 @@ class Snapshot(SQLModel, table=True):
     current: bool = False
 
 
-class CivilRecord(SQLModel, table=True):
+@dataclass(slots=True)
+class CivilRecord:
     """One person in the civil registry extract."""
 
-    __tablename__ = "civil_record"
-    __table_args__ = (
-        Index("ix_civil_snapshot_nik", "snapshot_id", "nik"),
-        Index("ix_civil_snapshot_born", "snapshot_id", "birth_date"),
-        Index("ix_civil_snapshot_kk", "snapshot_id", "kk"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    snapshot_id: int
     nik: str
     kk: str
     name: str
-    name_key: str  # normalised for matching (see domain.name_key)
     sex: str
     birth_place: str
     birth_date: date
@@ -67,12 +80,8 @@ class CivilRecord(SQLModel, table=True):
         return self.relationship in ("KEPALA KELUARGA", "KEPALA")
 
 
-class DtksRecord(SQLModel, table=True):
-    __tablename__ = "dtks_record"
-    __table_args__ = (Index("ix_dtks_snapshot_nik", "snapshot_id", "nik"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    snapshot_id: int
+@dataclass(slots=True)
+class DtksRecord:
     id_dtks: str
     nik: str
     kk: str
@@ -80,14 +89,10 @@ class DtksRecord(SQLModel, table=True):
     ratified_on: date
 
 
-class Membership(SQLModel, table=True):
+@dataclass(slots=True)
+class Membership:
     """A person's membership of a program (PBI-JK, JKN, PKH, BPNT, PIP)."""
 
-    __tablename__ = "program_membership"
-    __table_args__ = (Index("ix_membership_snapshot_nik", "snapshot_id", "nik"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    snapshot_id: int
     nik: str
     program: str
     active: bool
@@ -96,17 +101,82 @@ class Membership(SQLModel, table=True):
     arrears: int = 0
 
 
-TABLES = [
-    Snapshot.__table__,  # type: ignore[attr-defined]
-    CivilRecord.__table__,  # type: ignore[attr-defined]
-    DtksRecord.__table__,  # type: ignore[attr-defined]
-    Membership.__table__,  # type: ignore[attr-defined]
-]
+Record = CivilRecord | DtksRecord | Membership
+RECORDS: dict[Kind, type[Record]] = {
+    Kind.CIVIL: CivilRecord,
+    Kind.DTKS: DtksRecord,
+    Kind.PROGRAMS: Membership,
+}
+INDEXED = {Kind.CIVIL: ("nik", "birth_date", "kk"), Kind.DTKS: ("nik",), Kind.PROGRAMS: ("nik",)}
+SQL_TYPES: dict[Any, Any] = {str: String, int: Integer, bool: Boolean, date: Date}
+SNAPSHOTS: Table = Snapshot.__table__  # type: ignore[attr-defined]
+TABLES = [SNAPSHOTS]
+
+
+def _column(name: str, annotation: Any) -> Column[Any]:
+    optional = isinstance(annotation, UnionType) and NoneType in get_args(annotation)
+    kind = next(t for t in get_args(annotation) if t is not NoneType) if optional else annotation
+    return Column(name, SQL_TYPES[kind], nullable=optional)
+
+
+@functools.cache
+def _table(name: str, kind: Kind) -> Table:
+    return Table(name, MetaData(), *(_column(f.name, f.type) for f in fields(RECORDS[kind])))
+
+
+def snapshot_table(kind: Kind, snapshot_id: int) -> Table:
+    """The table that holds one snapshot's rows, with the record's fields as columns."""
+    return _table(f"{kind.value}_{snapshot_id}", kind)
+
+
+def current_view(kind: Kind) -> Table:
+    """The view of the current snapshot's table: a NIK lookup reads it in the same
+    statement as the current snapshot's id, so it needs no round trip to learn the id."""
+    return _table(f"{kind.value}_current", kind)
+
+
+def current_view_statements(kind: Kind, snapshot_id: int) -> list[str]:
+    """Point a kind's current view at a snapshot's table (in the swap's transaction)."""
+    view, table = current_view(kind).name, snapshot_table(kind, snapshot_id).name
+    return [f"DROP VIEW IF EXISTS {view}", f"CREATE VIEW {view} AS SELECT * FROM {table}"]
+
+
+@event.listens_for(SNAPSHOTS, "after_create")
+def _empty_registry(_: Table, connection: Connection, **__: Any) -> None:
+    """Until a kind's first import, its current view shows an empty table (snapshot 0)."""
+    for kind in Kind:
+        snapshot_table(kind, 0).create(connection, checkfirst=True)
+        for statement in current_view_statements(kind, 0):
+            connection.execute(text(statement))
+
+
+def snapshot_indexes(kind: Kind, snapshot_id: int) -> list[str]:
+    """The statements that index a snapshot's table, once its rows are in. Plain DDL: an
+    Index object would attach itself to the cached Table and be created with it next time."""
+    table = snapshot_table(kind, snapshot_id).name
+    return [f"CREATE INDEX ix_{table}_{name} ON {table} ({name})" for name in INDEXED[kind]]
+
+
+def _records(row: Sequence[Any], *parts: tuple[Kind, FromClause]) -> list[Any]:
+    """A row of several snapshot tables' columns, as one record per table (None where an
+    outer join found nothing)."""
+    records, at = [], 0
+    for kind, table in parts:
+        values = dict(zip(table.c.keys(), row[at : at + len(table.c)], strict=True))
+        at += len(table.c)
+        records.append(RECORDS[kind](**values) if values["nik"] is not None else None)
+    return records
+
+
+async def _rows(session: AsyncSession, query: Select[Any]) -> list[Any]:
+    """Run a Core query (snapshot tables have no ORM class) in the session's transaction."""
+    return list((await (await session.connection()).execute(query)).all())
 
 
 async def current_snapshots(session: AsyncSession) -> dict[Kind, int]:
-    query = select(Snapshot.kind, Snapshot.id).where(col(Snapshot.current).is_(True))
-    return {Kind(kind): snap_id for kind, snap_id in (await session.exec(query)).all() if snap_id}
+    snaps = SNAPSHOTS.c
+    query = select(snaps.kind, snaps.id).where(snaps.current.is_(True))
+    return {Kind(kind): snap_id for kind, snap_id in await _rows(session, query)}
 
 
 @dataclass(frozen=True)
@@ -127,32 +197,37 @@ class Registry:
         return Kind.DTKS in self.snapshots
 
 
-def _current(kind: Kind) -> Any:
-    query = select(Snapshot.id).where(Snapshot.kind == kind.value, col(Snapshot.current).is_(True))
-    return query.scalar_subquery()
+def _current_id(kind: Kind) -> Any:
+    snaps = SNAPSHOTS.c
+    return select(snaps.id).where(snaps.kind == kind.value, snaps.current.is_(True))
+
+
+@functools.cache
+def _look_up_query() -> Select[Any]:
+    """Built once: building it took longer than running it."""
+    asked = select(bindparam("nik", type_=String).label("nik")).subquery()
+    query = select(*(_current_id(kind).scalar_subquery() for kind in Kind)).select_from(asked)
+    for view in map(current_view, Kind):
+        query = query.add_columns(*view.c).outerjoin(view, view.c.nik == asked.c.nik)
+    return query
 
 
 async def look_up(session: AsyncSession, nik: str) -> Registry:
-    """One statement, so one round trip and one consistent read: the NIK's civil record,
-    DTKS record and memberships in the current snapshots, and those snapshots' ids."""
-    asked = select(cast(literal(nik), String).label("nik")).subquery()
-    snap = {kind: _current(kind) for kind in Kind}
-    query = (
-        select(CivilRecord, DtksRecord, Membership, *snap.values())
-        .select_from(asked)
-        .outerjoin(CivilRecord, and_(col(CivilRecord.snapshot_id) == snap[Kind.CIVIL],
-                                     col(CivilRecord.nik) == asked.c.nik))
-        .outerjoin(DtksRecord, and_(col(DtksRecord.snapshot_id) == snap[Kind.DTKS],
-                                    col(DtksRecord.nik) == asked.c.nik))
-        .outerjoin(Membership, and_(col(Membership.snapshot_id) == snap[Kind.PROGRAMS],
-                                    col(Membership.nik) == asked.c.nik))
-    )  # fmt: skip
-    rows = (await session.exec(query)).all()
-    civil, dtks = rows[0][0], rows[0][1]
-    ids: tuple[int | None, ...] = tuple(rows[0][3:])
-    snapshots = {kind: snap_id for kind, snap_id in zip(Kind, ids, strict=True) if snap_id}
-    members = [row[2] for row in rows if row[2] is not None]
-    return Registry(civil, dtks, members, snapshots)
+    """One statement, so one round trip and one consistent read: the current snapshots'
+    ids, and the NIK's civil record, DTKS record and memberships in their views."""
+    views = {kind: current_view(kind) for kind in Kind}
+    connection = await session.connection()
+    rows = (await connection.execute(_look_up_query(), {"nik": nik})).all()
+    ids = dict(zip(Kind, rows[0][: len(Kind)], strict=True))
+    found: dict[Kind, list[Any]] = {kind: [] for kind in Kind}
+    for row in rows:
+        for kind, record in zip(Kind, _records(row[len(Kind) :], *views.items()), strict=True):
+            if record is not None and record not in found[kind]:  # one per joined row
+                found[kind].append(record)
+    civil, dtks = found[Kind.CIVIL], found[Kind.DTKS]
+    snaps = {kind: snap_id for kind, snap_id in ids.items() if snap_id}
+    return Registry(civil[0] if civil else None, dtks[0] if dtks else None,
+                    found[Kind.PROGRAMS], snaps)  # fmt: skip
 
 
 async def born_on(
@@ -166,12 +241,12 @@ async def born_on(
     candidates when a NIK is not found."""
     if Kind.CIVIL not in snaps:
         return []
-    query = select(CivilRecord).where(
-        CivilRecord.snapshot_id == snaps[Kind.CIVIL],
-        CivilRecord.birth_date == birth_date,
-        col(CivilRecord.desa_code).startswith(kecamatan_code + "."),
+    civil = snapshot_table(Kind.CIVIL, snaps[Kind.CIVIL])
+    query = select(civil).where(
+        civil.c.birth_date == birth_date, civil.c.desa_code.startswith(kecamatan_code + ".")
     )
-    return list((await session.exec(query.limit(limit))).all())
+    rows = await _rows(session, query.limit(limit))
+    return [_records(row, (Kind.CIVIL, civil))[0] for row in rows]
 
 
 async def household(
@@ -180,18 +255,16 @@ async def household(
     """The KK's members in the civil snapshot `snaps` names, and their active programs."""
     if Kind.CIVIL not in snaps:
         return [], {}
-    query = select(CivilRecord).where(
-        CivilRecord.snapshot_id == snaps[Kind.CIVIL], CivilRecord.kk == kk
-    )
-    members = list((await session.exec(query.limit(30))).all())
+    civil = snapshot_table(Kind.CIVIL, snaps[Kind.CIVIL])
+    query = select(civil).where(civil.c.kk == kk).limit(30)
+    members = [_records(row, (Kind.CIVIL, civil))[0] for row in await _rows(session, query)]
     programs: dict[str, set[str]] = {m.nik: set() for m in members}
     if Kind.PROGRAMS in snaps and members:
-        active = select(Membership.nik, Membership.program).where(
-            Membership.snapshot_id == snaps[Kind.PROGRAMS],
-            col(Membership.nik).in_(list(programs)),
-            col(Membership.active).is_(True),
+        held = snapshot_table(Kind.PROGRAMS, snaps[Kind.PROGRAMS])
+        active = select(held.c.nik, held.c.program).where(
+            held.c.nik.in_(list(programs)), held.c.active.is_(True)
         )
-        for nik, program in (await session.exec(active)).all():
+        for nik, program in await _rows(session, active):
             programs[nik].add(program)
     return members, programs
 
@@ -201,10 +274,9 @@ async def dtks_ids(session: AsyncSession, niks: list[str]) -> dict[str, str]:
     snaps = await current_snapshots(session)
     if Kind.DTKS not in snaps or not niks:
         return {}
-    query = select(DtksRecord.nik, DtksRecord.id_dtks).where(
-        DtksRecord.snapshot_id == snaps[Kind.DTKS], col(DtksRecord.nik).in_(niks)
-    )
-    return dict((await session.exec(query)).all())
+    dtks = snapshot_table(Kind.DTKS, snaps[Kind.DTKS])
+    query = select(dtks.c.nik, dtks.c.id_dtks).where(dtks.c.nik.in_(niks))
+    return {nik: id_dtks for nik, id_dtks in await _rows(session, query)}
 
 
 async def disagreements(
@@ -215,35 +287,38 @@ async def disagreements(
     without an e-KTP. The life events verval proposes corrections for (life_events.py)."""
     if Kind.CIVIL not in snaps or Kind.DTKS not in snaps:
         return []
-    civil = and_(
-        col(CivilRecord.snapshot_id) == snaps[Kind.CIVIL], col(CivilRecord.nik) == DtksRecord.nik
-    )
+    dtks = snapshot_table(Kind.DTKS, snaps[Kind.DTKS])
+    civil = snapshot_table(Kind.CIVIL, snaps[Kind.CIVIL]).alias("civil")
     query = (
-        select(DtksRecord, CivilRecord)
-        .join(CivilRecord, civil, isouter=True)
+        select(dtks, civil)
+        .join(civil, civil.c.nik == dtks.c.nik, isouter=True)
         .where(
-            DtksRecord.snapshot_id == snaps[Kind.DTKS],
             or_(
-                col(CivilRecord.id).is_(None),
-                col(CivilRecord.alive).is_(False),
-                col(CivilRecord.kk) != DtksRecord.kk,
-                and_(col(CivilRecord.ektp).is_(False), col(CivilRecord.birth_date) <= born_before),
-            ),
+                civil.c.nik.is_(None),
+                civil.c.alive.is_(False),
+                civil.c.kk != dtks.c.kk,
+                and_(civil.c.ektp.is_(False), civil.c.birth_date <= born_before),
+            )
         )
-        .order_by(col(DtksRecord.kk))
+        .order_by(dtks.c.kk)
     )
-    return [(dtks, person) for dtks, person in (await session.exec(query)).all()]
+    parts = (Kind.DTKS, dtks), (Kind.CIVIL, civil)
+    return [(listed, person) for listed, person in
+            (_records(row, *parts) for row in await _rows(session, query))]  # fmt: skip
 
 
 async def replaced_civil(session: AsyncSession) -> int | None:
     """The civil snapshot the current one replaced (kept until the next import), if any."""
+    snaps = SNAPSHOTS.c
     query = (
-        select(Snapshot.id)
-        .where(Snapshot.kind == Kind.CIVIL.value, col(Snapshot.current).is_(False))
-        .where(col(Snapshot.rows) > 0)  # not an import still under way
-        .order_by(col(Snapshot.id).desc())
+        select(snaps.id)
+        .where(snaps.kind == Kind.CIVIL.value, snaps.current.is_(False))
+        .where(snaps.rows > 0)  # not an import still under way
+        .order_by(snaps.id.desc())
+        .limit(1)
     )
-    return (await session.exec(query)).first()
+    found = await _rows(session, query)
+    return int(found[0][0]) if found else None
 
 
 async def moved(
@@ -253,20 +328,23 @@ async def moved(
     snapshot `before`, with that earlier desa: families who moved within the district."""
     if Kind.CIVIL not in snaps or Kind.DTKS not in snaps:
         return []
-    now, then = aliased(CivilRecord), aliased(CivilRecord)
+    dtks = snapshot_table(Kind.DTKS, snaps[Kind.DTKS])
+    now = snapshot_table(Kind.CIVIL, snaps[Kind.CIVIL]).alias("now")
+    then = snapshot_table(Kind.CIVIL, before).alias("then")
     query = (
-        select(DtksRecord, now, then.desa_code)
-        .join(now, and_(now.snapshot_id == snaps[Kind.CIVIL], now.nik == DtksRecord.nik))
-        .join(then, and_(then.snapshot_id == before, then.nik == DtksRecord.nik))
-        .where(DtksRecord.snapshot_id == snaps[Kind.DTKS], col(now.alive).is_(True))
-        .where(now.desa_code != then.desa_code)
-        .order_by(col(DtksRecord.kk))
+        select(dtks, now, then.c.desa_code.label("desa_before"))
+        .join(now, now.c.nik == dtks.c.nik)
+        .join(then, then.c.nik == dtks.c.nik)
+        .where(now.c.alive.is_(True), now.c.desa_code != then.c.desa_code)
+        .order_by(dtks.c.kk)
     )
-    return [(dtks, person, desa) for dtks, person, desa in (await session.exec(query)).all()]
+    parts = (Kind.DTKS, dtks), (Kind.CIVIL, now)
+    return [(*_records(row[:-1], *parts), row[-1]) for row in await _rows(session, query)]
 
 
 async def last_known(session: AsyncSession, before: int, nik: str) -> CivilRecord | None:
     """Someone's record in the civil snapshot `before` (the one the current one replaced):
     where a person who left the district was last."""
-    query = select(CivilRecord).where(CivilRecord.snapshot_id == before, CivilRecord.nik == nik)
-    return (await session.exec(query)).first()
+    then = snapshot_table(Kind.CIVIL, before)
+    rows = await _rows(session, select(then).where(then.c.nik == nik).limit(1))
+    return _records(rows[0], (Kind.CIVIL, then))[0] if rows else None

@@ -1,5 +1,6 @@
 """Life events as DTKS corrections: the rules, without a database."""
 
+from dataclasses import replace
 from datetime import date
 
 from services.verval.life_events import (
@@ -20,7 +21,7 @@ OLD_KK, NEW_KK = "3317010101200001", "3317012411260001"
 
 def person(nik: str, relationship: str, born: date, **changes: object) -> CivilRecord:
     fields: dict[str, object] = dict(
-        snapshot_id=1, nik=nik, kk=OLD_KK, name=f"Warga {nik[-2:]}", name_key="", sex="L",
+        nik=nik, kk=OLD_KK, name=f"Warga {nik[-2:]}", sex="L",
         birth_place="Rembang", birth_date=born, address="RT 001/RW 001",
         desa_code="33.17.01.2001", alive=True, relationship=relationship, ektp=True,
     )  # fmt: skip
@@ -34,14 +35,14 @@ GIRL = person("3317014404150001", "ANAK", date(2015, 4, 4))
 
 
 def test_the_spouse_heads_the_family_then_the_eldest_adult_never_a_child() -> None:
-    dead = HEAD.model_copy(update={"alive": False})
+    dead = replace(HEAD, alive=False)
     assert successor([dead, SON, WIFE, GIRL], TODAY) is WIFE
     assert successor([dead, GIRL, SON], TODAY) is SON
     assert successor([dead, GIRL], TODAY) is None
 
 
 def test_the_heads_death_names_a_new_head_and_keeps_the_family_programs() -> None:
-    dead = HEAD.model_copy(update={"alive": False, "death_date": date(2026, 9, 1)})
+    dead = replace(HEAD, alive=False, death_date=date(2026, 9, 1))
     event = death(dead, [dead, WIFE, SON], ["PKH", "BPNT"], TODAY)
     assert (event.kind, event.nik, event.key) == (Kind.CORRECTION, WIFE.nik, f"kepala:{HEAD.nik}")
     assert "01-09-2026" in event.reason and WIFE.name in event.reason
@@ -49,15 +50,15 @@ def test_the_heads_death_names_a_new_head_and_keeps_the_family_programs() -> Non
 
 
 def test_a_death_with_nobody_to_head_the_family_or_of_a_member_is_a_removal() -> None:
-    alone = HEAD.model_copy(update={"alive": False})
+    alone = replace(HEAD, alive=False)
     orphaned = death(alone, [alone, GIRL], ["PKH"], TODAY)
     assert (orphaned.kind, orphaned.nik) == (Kind.REMOVAL, HEAD.nik)
-    son = SON.model_copy(update={"alive": False})
+    son = replace(SON, alive=False)
     assert death(son, [HEAD, son], [], TODAY).kind is Kind.REMOVAL
 
 
 def test_a_renewed_kk_is_one_correction_for_the_household_in_the_heads_name() -> None:
-    renewed = [m.model_copy(update={"kk": NEW_KK}) for m in (SON, HEAD, WIFE)]
+    renewed = [replace(m, kk=NEW_KK) for m in (SON, HEAD, WIFE)]
     events = household_events(OLD_KK, renewed, [], [], TODAY)
     assert [(e.kind, e.nik, e.key) for e in events] == [
         (Kind.CORRECTION, HEAD.nik, f"kk:{OLD_KK}:{NEW_KK}")
@@ -70,8 +71,8 @@ def test_seventeen_without_an_e_ktp_needs_recording_the_day_they_turn_seventeen(
     (event,) = household_events(OLD_KK, [turning], [], [], TODAY)
     assert (event.kind, event.key) == (Kind.CORRECTION, f"ektp:{turning.nik}")
     assert "17 tahun" in event.reason
-    tomorrow = turning.model_copy(update={"birth_date": date(2009, 11, 25)})
-    unknown = turning.model_copy(update={"ektp": None})  # the extract does not say
+    tomorrow = replace(turning, birth_date=date(2009, 11, 25))
+    unknown = replace(turning, ektp=None)  # the extract does not say
     assert household_events(OLD_KK, [tomorrow, unknown], [], [], TODAY) == []
 
 
@@ -89,7 +90,7 @@ def test_who_left_the_district_is_proposed_for_removal_here() -> None:
 
 
 def test_a_family_that_moved_within_the_district_is_one_correction_for_its_new_village() -> None:
-    movers = [m.model_copy(update={"desa_code": "33.17.02.2003"}) for m in (WIFE, HEAD)]
+    movers = [replace(m, desa_code="33.17.02.2003") for m in (WIFE, HEAD)]
     event = moved_within(OLD_KK, movers, "Sumbermulyo")
     assert (event.kind, event.nik) == (Kind.CORRECTION, HEAD.nik)
     assert event.key == f"pindah-desa:{OLD_KK}:33.17.02.2003"
