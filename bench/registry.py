@@ -14,6 +14,7 @@ process's), and appends them to bench/RESULTS.md.
 import argparse
 import asyncio
 import csv
+import itertools
 import os
 import platform
 import random
@@ -27,7 +28,7 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from services.verval import registry, service
+from services.verval import life_event_service, registry, service
 from services.verval.domain import Presented, candidates
 from services.verval.importer import import_csv, sync_engine
 from services.verval.models import TABLES
@@ -113,6 +114,41 @@ async def time_lookups(url: str, people: list[dict[str, str]]) -> dict[str, list
     return timings
 
 
+async def time_scan_beside_prechecks(
+    url: str, people: list[dict[str, str]]
+) -> tuple[float, life_event_service.ScanResult | None, list[float]]:
+    """The life-event scan of the imported pair, with pre-checks asked all the while (one
+    every 10 ms, as desks would): how long the scan takes, and what it does to the answers
+    the desks wait for."""
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    scanned = asyncio.Event()
+
+    async def scan() -> tuple[float, life_event_service.ScanResult | None]:
+        async with sessions() as session:
+            began = time.perf_counter()
+            result = await life_event_service.scan(session, date.today())
+            scanned.set()
+            return time.perf_counter() - began, result
+
+    async def prechecks() -> list[float]:
+        waits = []
+        for person in itertools.cycle(people):
+            if scanned.is_set():
+                return waits
+            asked = PrecheckRequest(nik=person["true_nik"], category=Category.PBI_REACTIVATION)
+            began = time.perf_counter()
+            async with sessions() as session:  # one per request, as verval answers them
+                await service.precheck(session=session, request=asked, today=date.today())
+            waits.append((time.perf_counter() - began) * 1000)
+            await asyncio.sleep(0.01)
+        return waits
+
+    (took, result), waits = await asyncio.gather(scan(), prechecks())
+    await engine.dispose()
+    return took, result, waits
+
+
 def run(people: int, lookups: int) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "registry"
@@ -143,7 +179,9 @@ def run(people: int, lookups: int) -> str:
         for kind in (registry.Kind.DTKS, registry.Kind.PROGRAMS):  # lookups read all three
             import_csv(engine, kind, out / f"{kind.value}.csv")
         engine.dispose()
-        timings = asyncio.run(time_lookups(url, sample(out / "presented.csv", lookups)))
+        asked = sample(out / "presented.csv", lookups)
+        timings = asyncio.run(time_lookups(url, asked))
+        took, scanned, waits = asyncio.run(time_scan_beside_prechecks(url, asked))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     nik, cand, pre = timings["nik"], timings["candidates"], timings["precheck"]
     return "\n".join(
@@ -163,6 +201,11 @@ def run(people: int, lookups: int) -> str:
             f"- intake's pre-check answered by verval (lookup, facts, window): p50 "
             f"{statistics.median(pre):.2f} ms, **p99 {percentile(pre, 0.99):.2f} ms** "
             "(target ≤ 50 ms)",
+            f"- life-event scan of the imported civil and DTKS pair: {took:.0f} s, "
+            f"{scanned.households if scanned else 0} households, "
+            f"{scanned.opened if scanned else 0} proposals opened; pre-checks asked meanwhile: "
+            f"{len(waits)}, p50 {statistics.median(waits):.2f} ms, "
+            f"**p99 {percentile(waits, 0.99):.2f} ms**, longest {max(waits):.0f} ms",
             f"- peak memory of the import, its parse workers included: **{import_mib:.0f} MiB**; "
             f"of the process that imported and then looked up: **{peak_mib:.0f} MiB** "
             "(target ≤ 1 GiB)",

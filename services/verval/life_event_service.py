@@ -5,6 +5,7 @@ A pair is compared once; a crash part-way is harmless, since an event's proposal
 by the event and the next round compares the pair again.
 """
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ from shared.areas import DesaPath
 from shared.auth import service_actor
 from shared.logging import current_trace_id
 
-HOUSEHOLDS_PER_TRANSACTION = 200
+# A transaction holds verval's database connection (SQLite: the only one) the while: small
+# ones, and a turn for whoever waits after each, keep pre-checks and case checks answered.
+HOUSEHOLDS_PER_TRANSACTION = 5
 
 
 @dataclass
@@ -60,6 +63,7 @@ async def scan(
         await _household(session, (snaps, before), dtks_kk, rows, today, result)
         if done % HOUSEHOLDS_PER_TRANSACTION == 0:
             await session.commit()
+            await asyncio.sleep(0)  # a session waiting for the connection takes it now
     if before is not None:
         await _moved_within(session, (snaps, before), today, area_name, result)
     session.add(LifeEventScan(civil_snapshot_id=pair[0], dtks_snapshot_id=pair[1],

@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from services.verval import proposal_service
+from services.verval import life_event_service, proposal_service, registry
 from services.verval.app import create_app
 from services.verval.importer import import_csv
+from services.verval.life_event_service import HOUSEHOLDS_PER_TRANSACTION
 from services.verval.life_events import ADULT_AGE, age_on
 from services.verval.models import LifeEventScan, Proposal
 from services.verval.proposals import Status
@@ -25,6 +26,7 @@ from services.verval.registry import Kind
 from services.verval.settings import Settings
 from shared.areas import load_registry
 from shared.auth import Role
+from shared.db import create_engine, session_factory
 from slrt.natsserver import NatsServer
 from tests.users import SignedInClient
 from tests.verval.conftest import load_district, registry_engine
@@ -191,3 +193,36 @@ async def test_the_district_pages_through_its_proposals_a_village_sees_its_own(
     ours = {str(p.id) for p in opened.values() if p.desa_code == desa}
     seen = [p["id"] for p in village.json()]
     assert set(seen) <= ours and len(seen) == min(5, len(ours))
+
+
+async def test_desks_are_answered_while_the_life_event_scan_runs(
+    database_url: str, district: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite gives verval one connection: a scan holding it from start to end left every
+    pre-check and case check waiting for the whole scan (minutes at district scale)."""
+    load_district(registry_engine(database_url), district)
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    progress = {"households": 0, "answered_after": -1}
+    per_household = life_event_service._household
+
+    async def precheck() -> None:
+        async with sessions() as session:
+            await registry.look_up(session, "3317010101900001")
+        progress["answered_after"] = progress["households"]
+
+    async def household(*args: Any) -> None:
+        await per_household(*args)
+        progress["households"] += 1
+        if progress["households"] == 2:  # a desk asks while the scan holds the connection
+            asked.append(asyncio.create_task(precheck()))
+
+    asked: list[asyncio.Task[None]] = []
+    monkeypatch.setattr(life_event_service, "_household", household)
+    async with sessions() as session:
+        result = await life_event_service.scan(session, TODAY)
+    await asyncio.gather(*asked)
+    await engine.dispose()
+    assert result is not None and result.households >= 3 * HOUSEHOLDS_PER_TRANSACTION
+    assert 2 <= progress["answered_after"] < result.households  # not after the whole scan
+    assert progress["answered_after"] <= HOUSEHOLDS_PER_TRANSACTION  # at its first commit
