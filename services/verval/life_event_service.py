@@ -54,16 +54,17 @@ async def scan(
     pair = (snaps[Kind.CIVIL], snaps[Kind.DTKS])
     if await session.get(LifeEventScan, pair) is not None:
         return None
-    households: dict[str, list[tuple[DtksRecord, CivilRecord | None]]] = defaultdict(list)
-    for dtks, civil in await registry.disagreements(session, snaps, born_by(today)):
-        households[dtks.kk].append((dtks, civil))
-    result = ScanResult(households=len(households))
-    before = await registry.replaced_civil(session)
-    for done, (dtks_kk, rows) in enumerate(households.items(), start=1):
-        await _household(session, (snaps, before), dtks_kk, rows, today, result)
-        if done % HOUSEHOLDS_PER_TRANSACTION == 0:
-            await session.commit()
-            await asyncio.sleep(0)  # a session waiting for the connection takes it now
+    result, before = ScanResult(), await registry.replaced_civil(session)
+    async for run in registry.disagreements(session, snaps, born_by(today)):
+        households: dict[str, list[tuple[DtksRecord, CivilRecord | None]]] = defaultdict(list)
+        for dtks, civil in run:
+            households[dtks.kk].append((dtks, civil))
+        for dtks_kk, rows in households.items():
+            await _household(session, (snaps, before), dtks_kk, rows, today, result)
+            result.households += 1
+            if result.households % HOUSEHOLDS_PER_TRANSACTION == 0:
+                await session.commit()
+                await asyncio.sleep(0)  # a session waiting for the connection takes it now
     if before is not None:
         await _moved_within(session, (snaps, before), today, area_name, result)
     session.add(LifeEventScan(civil_snapshot_id=pair[0], dtks_snapshot_id=pair[1],
@@ -119,15 +120,18 @@ async def _moved_within(
 ) -> None:
     """Families in DTKS who live in another desa than in the civil snapshot before."""
     snaps, before = compared
-    families: dict[str, list[tuple[DtksRecord, CivilRecord, str]]] = defaultdict(list)
-    for row in await registry.moved(session, snaps, before):
-        families[row[0].kk].append(row)
-    for dtks_kk, rows in families.items():
-        event = moved_within(dtks_kk, [person for _, person, _ in rows], area_name(rows[0][2]))
-        subject = next(person for _, person, _ in rows if person.nik == event.nik)
-        ids = {dtks.nik: dtks.id_dtks for dtks, _, _ in rows}
-        result.opened += await _open(session, event, subject, ids[event.nik], today)
-    await session.commit()
+    async for run in registry.moved(session, snaps, before):
+        families: dict[str, list[tuple[DtksRecord, CivilRecord, str]]] = defaultdict(list)
+        for row in run:
+            families[row[0].kk].append(row)
+        for dtks_kk, rows in families.items():
+            people = [person for _, person, _ in rows]
+            event = moved_within(dtks_kk, people, area_name(rows[0][2]))
+            subject = next(person for person in people if person.nik == event.nik)
+            ids = {dtks.nik: dtks.id_dtks for dtks, _, _ in rows}
+            result.opened += await _open(session, event, subject, ids[event.nik], today)
+        await session.commit()
+        await asyncio.sleep(0)
 
 
 async def _open(

@@ -5,6 +5,7 @@ the district)."""
 
 import asyncio
 import csv
+import itertools
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -19,7 +20,7 @@ from services.verval import life_event_service, proposal_service, registry
 from services.verval.app import create_app
 from services.verval.importer import import_csv
 from services.verval.life_event_service import HOUSEHOLDS_PER_TRANSACTION
-from services.verval.life_events import ADULT_AGE, age_on
+from services.verval.life_events import ADULT_AGE, age_on, born_by
 from services.verval.models import LifeEventScan, Proposal
 from services.verval.proposals import Status
 from services.verval.registry import Kind
@@ -226,3 +227,24 @@ async def test_desks_are_answered_while_the_life_event_scan_runs(
     assert result is not None and result.households >= 3 * HOUSEHOLDS_PER_TRANSACTION
     assert 2 <= progress["answered_after"] < result.households  # not after the whole scan
     assert progress["answered_after"] <= HOUSEHOLDS_PER_TRANSACTION  # at its first commit
+
+
+async def test_the_scan_reads_the_registries_in_runs_of_whole_households(
+    database_url: str, district: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_district(registry_engine(database_url), district)
+    engine = create_engine(database_url)
+    async with session_factory(engine)() as session:
+        snaps = await registry.current_snapshots(session)
+        at_once = [run async for run in registry.disagreements(session, snaps, born_by(TODAY))]
+        monkeypatch.setattr(registry, "MEMBERS_PER_STATEMENT", 7)
+        runs = [run async for run in registry.disagreements(session, snaps, born_by(TODAY))]
+    await engine.dispose()
+    assert len(at_once) == 1 and len(runs) > 10
+
+    def by_member(pairs: list[Any]) -> list[Any]:
+        return sorted(pairs, key=lambda pair: pair[0].nik)
+
+    assert by_member([pair for run in runs for pair in run]) == by_member(at_once[0])
+    households = [{listed.kk for listed, _ in run} for run in runs]
+    assert all(not a & b for a, b in itertools.combinations(households, 2))  # none split
