@@ -157,6 +157,16 @@ def drop_databases(server_url: str, prefix: str) -> None:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_process(pids: dict[str, int]) -> dict[str, float]:
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -211,10 +221,16 @@ def run(args: argparse.Namespace) -> str:
             svc.start()
         wait_ready(services)
         desas = [a.code for a in _all_desas()]
+        pids = {svc.spec.name: svc.process.pid for svc in services if svc.process}
+        pids |= {"nats-server": nats_server.process.pid if nats_server.process else 0}
+        pids |= {"load generator": os.getpid()}
+        cpu_before = cpu_by_process(pids)
         begun = time.time()
         sent = asyncio.run(load(services[0].url, args.cases, args.villages, desas))
         posted = time.time() - begun
         notified = _wait_for_notifications(args.backend, work, db_urls, len(sent), args.timeout)
+        cpu = {k: v - cpu_before[k] for k, v in cpu_by_process(pids).items()}
+        measured = time.time() - begun
         latencies = [notified[case_id] - at for case_id, at in sent.items() if case_id in notified]
         span = max(notified.values()) - begun
         floor_js = asyncio.run(jetstream_floor(nats_server.url))
@@ -228,9 +244,12 @@ def run(args: argparse.Namespace) -> str:
         if db_urls:
             drop_databases(LOCAL_POSTGRES, prefix)
     throughput = len(latencies) / span
-    return _report(
+    report = _report(
         args, len(sent), len(latencies), posted, throughput, latencies, floor_js, floor_db
     )
+    per_case = ", ".join(f"{name} {1000 * used / len(sent):.1f}" for name, used in cpu.items())
+    busy = sum(cpu.values()) / (2 * measured)
+    return report + f"\n- CPU ms per case: {per_case} (the two cores {busy:.0%} busy)"
 
 
 def _all_desas() -> list[Area]:
