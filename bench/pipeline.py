@@ -249,7 +249,7 @@ def run(args: argparse.Namespace) -> str:
     )
     per_case = ", ".join(f"{name} {1000 * used / len(sent):.1f}" for name, used in cpu.items())
     busy = sum(cpu.values()) / (2 * measured)
-    return report + f"\n- CPU ms per case: {per_case} (the two cores {busy:.0%} busy)"
+    return report.rstrip("\n") + f"\n- CPU ms per case: {per_case} (two cores {busy:.0%} busy)\n"
 
 
 def _all_desas() -> list[Area]:

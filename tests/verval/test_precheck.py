@@ -20,6 +20,7 @@ async def intake(
 ) -> AsyncIterator[Intake]:
     url = databases.new("intake")  # type: ignore[attr-defined]
     async for running in running_intake(provisioned_nats.url, url, tmp_path / "intake"):
+        await running.runtime.broker_connected.wait()  # else it registers without asking
         yield running
 
 
