@@ -238,9 +238,9 @@ def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
             line += block.count(b"\n")
 
 
-def _parsed(path: Path, kind: Kind, workers: int) -> Iterator[Parsed]:
+def _parsed(path: Path, kind: Kind, layout: Layout, workers: int) -> Iterator[Parsed]:
     """The file's blocks parsed, in order: here, or by `workers` processes reading ahead."""
-    layout, today = _layout(path, kind), date.today()
+    today = date.today()
     if workers == 0:
         for line, block in _blocks(path):
             yield parse_block(kind, layout, (line, today), block)
@@ -268,12 +268,12 @@ def import_csv(
     `workers`: parsing processes (default: WORKERS for a large file, none for a small one)."""
     if workers is None:
         workers = WORKERS if path.stat().st_size >= PARALLEL_FROM_BYTES else 0
-    _layout(path, kind)  # refuse a file without the columns before creating anything
+    layout = _layout(path, kind)  # refuse a file without the columns before creating anything
     result = ImportResult(snapshot_id=_new_snapshot(engine, kind, path))
     table = snapshot_table(kind, result.snapshot_id)
     try:
         table.create(engine)
-        _load(engine, table, _parsed(path, kind, workers), result, progress)
+        _load(engine, table, _parsed(path, kind, layout, workers), result, progress)
         if result.rows == 0:  # never replace a registry with nothing
             raise ImportRefused(
                 "tidak ada baris yang valid; data lama tetap dipakai", result.errors

@@ -4,10 +4,11 @@ memberships, each imported whole and swapped in at once.
 Each snapshot's rows live in a table of their own (`civil_17`, `dtks_18`, ...), so an import
 loads its rows into a bare table and builds the indexes once at the end, which is several
 times faster than keeping them up to date row by row. A kind's current snapshot is the one
-marked current in `registry_snapshot`; the import flips the mark in one transaction, so a
-reader sees the old registry or the new one, never a mix. A reader reads the current ids
-first and the rows after: the replaced snapshot's table stays until the next import, so a
-reader holding it still finds its rows.
+marked current in `registry_snapshot`, and a view per kind (`civil_current`, ...) shows
+its table; the import flips the mark and the view in one transaction, so a reader sees the
+old registry or the new one, never a mix. A NIK lookup reads the current ids and the rows
+through the views in one statement; later reads of the same check go to the tables of those
+ids, and the replaced snapshot's table stays until the next import, so they still find it.
 """
 
 import functools
@@ -113,7 +114,7 @@ INDEXED = {
     Kind.DTKS: ("nik", "kk"),
     Kind.PROGRAMS: ("nik",),
 }
-MEMBERS_PER_STATEMENT = 20_000  # DTKS members a life-event statement reads at most, about
+MEMBERS_PER_STATEMENT = 20_000  # about how many DTKS members one life-event statement reads
 SQL_TYPES: dict[Any, Any] = {str: String, int: Integer, bool: Boolean, date: Date}
 SNAPSHOTS: Table = Snapshot.__table__  # type: ignore[attr-defined]
 TABLES = [SNAPSHOTS]
@@ -174,9 +175,11 @@ def _records(row: Sequence[Any], *parts: tuple[Kind, FromClause]) -> list[Any]:
     return records
 
 
-async def _rows(session: AsyncSession, query: Select[Any]) -> list[Any]:
+async def _rows(
+    session: AsyncSession, query: Select[Any], params: dict[str, Any] | None = None
+) -> list[Any]:
     """Run a Core query (snapshot tables have no ORM class) in the session's transaction."""
-    return list((await (await session.connection()).execute(query)).all())
+    return list((await (await session.connection()).execute(query, params)).all())
 
 
 async def current_snapshots(session: AsyncSession) -> dict[Kind, int]:
@@ -222,8 +225,7 @@ async def look_up(session: AsyncSession, nik: str) -> Registry:
     """One statement, so one round trip and one consistent read: the current snapshots'
     ids, and the NIK's civil record, DTKS record and memberships in their views."""
     views = {kind: current_view(kind) for kind in Kind}
-    connection = await session.connection()
-    rows = (await connection.execute(_look_up_query(), {"nik": nik})).all()
+    rows = await _rows(session, _look_up_query(), {"nik": nik})
     ids = dict(zip(Kind, rows[0][: len(Kind)], strict=True))
     found: dict[Kind, list[Any]] = {kind: [] for kind in Kind}
     for row in rows:
