@@ -6,9 +6,10 @@ edit that names an unknown value is refused when it is saved, not when a citizen
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from shared.areas import WIB
@@ -162,10 +163,16 @@ _env = SandboxedEnvironment(
 )
 
 
+@lru_cache(maxsize=256)
+def _compiled(template: str) -> Template:
+    """Compiling costs far more than rendering; templates change only when an editor saves."""
+    return _env.from_string(template)
+
+
 def render(template: str, values: dict[str, Any]) -> str:
     """The message text; blanks from `{% if %}` blocks are folded so an SMS wastes nothing."""
     try:
-        text = _env.from_string(template).render(values)
+        text = _compiled(template).render(values)
     except TemplateError as exc:
         raise TemplateProblem(f"templat tidak dapat dipakai: {exc.message or exc}") from None
     return " ".join(text.split())
