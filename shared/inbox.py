@@ -8,7 +8,7 @@ happen exactly once although JetStream delivers at least once.
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -20,13 +20,16 @@ class InboxEntry(SQLModel, table=True):
     applied_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
-async def claim(session: AsyncSession, *, consumer: str, event_id: UUID) -> bool:
-    """Record that `consumer` applies `event_id` now; False if it already did.
+async def claim(session: AsyncSession, *, consumer: str, event_ids: list[UUID]) -> set[UUID]:
+    """Record that `consumer` applies these events now: the ids it had not applied before,
+    read for a whole batch in one statement.
 
-    Two instances racing on the same event both get True here; the second one's commit then
-    fails on the primary key, which the consumer runtime treats as "already applied".
+    Two instances racing on the same event both get its id here; the second one's commit
+    then fails on the primary key, which the consumer runtime treats as "already applied".
     """
-    if await session.get(InboxEntry, (consumer, event_id)) is not None:
-        return False
-    session.add(InboxEntry(consumer=consumer, event_id=event_id))
-    return True
+    query = select(InboxEntry.event_id).where(
+        InboxEntry.consumer == consumer, col(InboxEntry.event_id).in_(event_ids)
+    )
+    fresh = set(event_ids) - set((await session.exec(query)).all())
+    session.add_all(InboxEntry(consumer=consumer, event_id=event_id) for event_id in fresh)
+    return fresh

@@ -25,6 +25,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.areas import AreaRegistry, load_registry
+from shared.consumer import Consumers
 from shared.db import SessionFactory, create_engine, create_tables, ping, session_factory
 from shared.edge import VILLAGE_STREAMS, Edge
 from shared.errors import install_error_handlers
@@ -54,6 +55,7 @@ class ServiceRuntime:
     # At a village edge, the village; None at the district.
     edge: Edge | None
     streams: Streams
+    consumers: Consumers
 
 
 def jetstream_publisher(broker: NatsBroker, connected: asyncio.Event, stream: str) -> Publish:
@@ -87,7 +89,7 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     relay = OutboxRelay(sessions, jetstream_publisher(broker, connected, streams.publish))
     areas = load_registry(settings.area_csv)
     return ServiceRuntime(
-        settings, engine, sessions, broker, relay, areas, connected, edge, streams
+        settings, engine, sessions, broker, relay, areas, connected, edge, streams, Consumers()
     )
 
 
@@ -126,6 +128,7 @@ def create_service_app(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await runtime.consumers.stop()
             await runtime.broker.stop()
             await runtime.engine.dispose()
             log.info("service_stopped")
@@ -167,7 +170,7 @@ class TraceIdMiddleware:
 
 
 async def _connect_broker(runtime: ServiceRuntime) -> None:
-    """Start the broker (connect and bind subscribers), retrying until NATS answers."""
+    """Start the broker and the event consumers, retrying until NATS answers."""
     delay = 0.5
     while True:
         try:
@@ -179,19 +182,22 @@ async def _connect_broker(runtime: ServiceRuntime) -> None:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
             continue
+        runtime.consumers.start(runtime.broker.connection)
         runtime.broker_connected.set()
         runtime.relay.wake()
         log.info("broker_connected", url=runtime.settings.nats_url)
         return
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
+async def get_runtime(request: Request) -> ServiceRuntime:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, a hop per request.
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with get_runtime(request).sessions() as session:
+    runtime = await get_runtime(request)
+    async with runtime.sessions() as session:
         yield session
 
 

@@ -152,7 +152,7 @@ def subscribe_all(runtime: ServiceRuntime) -> None:
         (VisitUpdated, on_visit_updated),
     ):
         subscribe(
-            runtime.broker,
+            runtime.consumers,
             service="intake",
             event=event,
             sessions=runtime.sessions,

@@ -62,7 +62,7 @@ def subscribe_all(
     ]
     for event, apply in handlers:
         subscribe(
-            runtime.broker,
+            runtime.consumers,
             service="notify",
             event=event,
             sessions=runtime.sessions,

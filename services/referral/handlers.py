@@ -21,7 +21,7 @@ async def on_case_escalated(session: AsyncSession, event: CaseEscalated) -> None
 def subscribe_all(runtime: ServiceRuntime) -> None:
     for event, apply in ((CaseVerified, on_case_verified), (CaseEscalated, on_case_escalated)):
         subscribe(
-            runtime.broker,
+            runtime.consumers,
             service="referral",
             event=event,
             sessions=runtime.sessions,

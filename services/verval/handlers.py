@@ -37,7 +37,7 @@ def subscribe_all(runtime: ServiceRuntime) -> None:
     answer_prechecks(runtime)
     for event in (CaseRegistered, CaseUpdated):
         subscribe(
-            runtime.broker,
+            runtime.consumers,
             service="verval",
             event=event,
             sessions=runtime.sessions,

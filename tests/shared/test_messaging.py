@@ -12,7 +12,7 @@ from faststream.nats import NatsBroker
 from sqlmodel import Field, SQLModel, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.consumer import DLQ_HEADER_PREFIX, NotYet, subscribe
+from shared.consumer import DLQ_HEADER_PREFIX, Consumers, NotYet, subscribe
 from shared.contracts import STREAM_NAME, CaseRegistered
 from shared.db import SessionFactory, create_engine, create_tables, session_factory
 from shared.outbox import OutboxMessage, OutboxRelay, add_event
@@ -36,6 +36,7 @@ class Harness:
     sessions: SessionFactory
     broker: NatsBroker
     connected: asyncio.Event
+    consumers: Consumers
 
     async def applied_count(self) -> int:
         async with self.sessions() as session:
@@ -68,7 +69,11 @@ async def harness(provisioned_nats: NatsServer, database_url: str) -> AsyncItera
     engine = create_engine(database_url)
     await create_tables(engine, [*RUNTIME_TABLES, Applied.__table__])  # type: ignore[attr-defined]
     broker = NatsBroker(provisioned_nats.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
-    yield Harness(provisioned_nats, session_factory(engine), broker, asyncio.Event())
+    harness = Harness(
+        provisioned_nats, session_factory(engine), broker, asyncio.Event(), Consumers()
+    )
+    yield harness
+    await harness.consumers.stop()
     await broker.stop()
     await engine.dispose()
 
@@ -78,7 +83,7 @@ async def start_consumer(h: Harness, apply: Callable[..., object] | None = None)
         session.add(Applied(case_id=event.case_id))
 
     subscribe(
-        h.broker,
+        h.consumers,
         service="verval",
         event=CaseRegistered,
         sessions=h.sessions,
@@ -86,6 +91,7 @@ async def start_consumer(h: Harness, apply: Callable[..., object] | None = None)
         backoff=lambda attempt: 0.1,
     )
     await h.broker.start()
+    h.consumers.start(h.broker.connection)
     h.connected.set()
 
 
@@ -228,3 +234,48 @@ async def test_an_event_waiting_for_another_is_retried_beyond_the_error_limit(
     await wait_until(lambda: _count_is(harness, 1), timeout=20)
     assert len(tries) == MAX_ATTEMPTS + 2
     assert await harness.stored(dead_letter_subject("verval")) == []
+
+
+async def _publish_events(h: Harness, count: int) -> list[CaseRegistered]:
+    events = [case_registered() for _ in range(count)]
+    for event in events:
+        await h.publish_raw(event.subject(), event.model_dump_json().encode(), str(event.event_id))
+    return events
+
+
+async def test_events_waiting_together_are_applied_in_one_transaction(harness: Harness) -> None:
+    sessions: list[AsyncSession] = []
+
+    async def record(session: AsyncSession, event: CaseRegistered) -> None:
+        sessions.append(session)
+        session.add(Applied(case_id=event.case_id))
+
+    await _publish_events(harness, 10)
+    await start_consumer(harness, record)
+    await wait_until(lambda: _count_is(harness, 10))
+    assert len(sessions) == 10
+    assert len({id(s) for s in sessions}) == 1
+
+
+async def test_a_failing_event_is_retried_alone_and_the_rest_of_its_batch_applied(
+    harness: Harness,
+) -> None:
+    events = await _publish_events(harness, 10)
+    poison = events[4].case_id
+    tries: list[UUID] = []
+
+    async def fails_on_one(session: AsyncSession, event: CaseRegistered) -> None:
+        tries.append(event.case_id)
+        if event.case_id == poison:
+            raise RuntimeError("this one cannot be applied")
+        session.add(Applied(case_id=event.case_id))
+
+    await start_consumer(harness, fails_on_one)
+    await wait_until(lambda: _dead_letters(harness, 1), timeout=20)
+    assert await harness.applied_count() == 9
+    async with harness.sessions() as session:
+        applied = set((await session.exec(select(Applied.case_id))).all())
+    assert applied == {e.case_id for e in events} - {poison}
+    letter = (await harness.stored(dead_letter_subject("verval")))[0]
+    assert letter.headers[f"{DLQ_HEADER_PREFIX}Attempts"] == str(MAX_ATTEMPTS)
+    assert tries.count(poison) == MAX_ATTEMPTS + 1  # in the batch once, then alone each time
