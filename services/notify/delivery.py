@@ -128,7 +128,7 @@ class Notify:
         await seed_demo_district(runtime, accounts.seed_demo_users)
 
 
-def get_notify(request: Request) -> Notify:
+async def get_notify(request: Request) -> Notify:
     found: Notify = request.app.state.notify
     return found
 
