@@ -46,6 +46,8 @@ from shared.topology import (
 
 log = get_logger(__name__)
 
+PullSubscription = JetStreamContext.PullSubscription
+
 E = TypeVar("E", bound=Event)
 Apply = Callable[[AsyncSession, E], Awaitable[None]]
 
@@ -82,26 +84,34 @@ class EventConsumer(Generic[E]):
     backoff: Callable[[int], float] = retry_delay
 
     async def run(self, js: JetStreamContext) -> None:
-        """Fetch and handle batches until cancelled; a lost connection is waited out."""
+        """Fetch and handle batches until cancelled; failures are logged and waited out."""
         sub = await js.pull_subscribe_bind(self.durable, stream=self.streams.consume)
         try:
             while True:
-                if messages := await self._fetch(sub):
-                    await self.handle_batch(js, messages)
+                await self._next_batch(js, sub)
         finally:
             # Left subscribed, the connection's drain at shutdown would wait for it in vain.
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
 
-    async def _fetch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
+    async def _next_batch(self, js: JetStreamContext, sub: PullSubscription) -> None:
         try:
-            return await sub.fetch(FETCH_BATCH, timeout=FETCH_TIMEOUT_SECONDS)
+            messages = await sub.fetch(FETCH_BATCH, timeout=FETCH_TIMEOUT_SECONDS)
         except TimeoutError:
-            return []
+            return  # nothing waiting
         except Exception as exc:  # the server restarting or unreachable: the client reconnects
-            log.warning("event_fetch_failed", consumer=self.durable, error=type(exc).__name__)
-            await asyncio.sleep(PAUSE_AFTER_FAILURE_SECONDS)
-            return []
+            await self._pause("event_fetch_failed", exc)
+            return
+        try:
+            await self.handle_batch(js, messages)
+        except Exception as exc:
+            # An ack, nak or dead letter that could not reach the server: whatever was not
+            # acknowledged is delivered again after the consumer's ack wait.
+            await self._pause("event_batch_failed", exc)
+
+    async def _pause(self, what: str, exc: Exception) -> None:
+        log.warning(what, consumer=self.durable, error=type(exc).__name__)
+        await asyncio.sleep(PAUSE_AFTER_FAILURE_SECONDS)
 
     async def handle_batch(self, js: JetStreamContext, messages: list[Msg]) -> None:
         events: list[tuple[Msg, E]] = []

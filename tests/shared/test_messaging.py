@@ -12,7 +12,7 @@ from faststream.nats import NatsBroker
 from sqlmodel import Field, SQLModel, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.consumer import DLQ_HEADER_PREFIX, Consumers, NotYet, subscribe
+from shared.consumer import DLQ_HEADER_PREFIX, Consumers, EventConsumer, NotYet, subscribe
 from shared.contracts import STREAM_NAME, CaseRegistered
 from shared.db import SessionFactory, create_engine, create_tables, session_factory
 from shared.outbox import OutboxMessage, OutboxRelay, add_event
@@ -279,3 +279,19 @@ async def test_a_failing_event_is_retried_alone_and_the_rest_of_its_batch_applie
     letter = (await harness.stored(dead_letter_subject("verval")))[0]
     assert letter.headers[f"{DLQ_HEADER_PREFIX}Attempts"] == str(MAX_ATTEMPTS)
     assert tries.count(poison) == MAX_ATTEMPTS + 1  # in the batch once, then alone each time
+
+
+async def test_the_consumer_keeps_working_when_a_dead_letter_cannot_be_stored(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def server_away(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("nats-server restarting")
+
+    monkeypatch.setattr(EventConsumer, "dead_letter", server_away)
+    await start_consumer(harness)
+    subject = "slrt.case.registered.3317.331701.3317012001"
+    await harness.publish_raw(subject, b"{not json", "garbage")
+    await asyncio.sleep(0.5)  # the failed batch is behind the consumer, which goes on
+    good = case_registered()
+    await harness.publish_raw(good.subject(), good.model_dump_json().encode(), "good")
+    await wait_until(lambda: _count_is(harness, 1))
