@@ -92,6 +92,11 @@ class AreaCodes(BaseModel):
     def of(cls, path: DesaPath) -> "AreaCodes":
         return cls(kabupaten=path.kabupaten, kecamatan=path.kecamatan, desa=path.desa)
 
+    @classmethod
+    def of_desa(cls, desa_code: str) -> "AreaCodes":
+        """The codes of a desa and its kecamatan and kabupaten, from the desa's code."""
+        return cls.of(DesaPath.of(desa_code))
+
     def path(self) -> DesaPath:
         return DesaPath(self.kabupaten, self.kecamatan, self.desa)
 

@@ -8,7 +8,6 @@ import nats
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from shared.areas import DesaPath
 from shared.contracts import (
     STREAM_NAME,
     Actor,
@@ -29,7 +28,7 @@ def envelope(case_id: UUID | None = None, desa: str = "33.17.01.2001") -> dict[s
     """The envelope fields of an event about a case in `desa`."""
     return {
         "case_id": case_id or uuid4(),
-        "area": AreaCodes.of(DesaPath.of(desa)),
+        "area": AreaCodes.of_desa(desa),
         "trace_id": uuid4().hex,
         "actor": Actor(user_id="fo-test", role="front_office", area_code=desa),
     }

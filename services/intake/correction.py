@@ -15,7 +15,6 @@ from services.intake.domain import REGISTRARS, CaseStatus
 from services.intake.models import Case, DetailsCorrection, IdentityCorrection, TimelineEntry
 from services.intake.service import case_in_scope, refuse_duplicate, require_role
 from shared.accounts import audit
-from shared.areas import DesaPath
 from shared.auth import Principal
 from shared.contracts import (
     AreaCodes,
@@ -86,7 +85,7 @@ async def correct_identity(
     labels = ", ".join(FIELD_LABELS[f] for f in changed)
     event = CaseUpdated(
         case_id=case.id,
-        area=AreaCodes.of(DesaPath.of(case.desa_code)),
+        area=AreaCodes.of_desa(case.desa_code),
         trace_id=trace_id,
         actor=principal.actor(),
         registration_number=case.registration_number,
@@ -147,7 +146,7 @@ async def correct_details(
     if any(field in CONTACT_FIELDS for field in changed):
         event = CaseContactChanged(
             case_id=case.id,
-            area=AreaCodes.of(DesaPath.of(case.desa_code)),
+            area=AreaCodes.of_desa(case.desa_code),
             trace_id=trace_id,
             actor=principal.actor(),
             phone=case.phone,

@@ -13,7 +13,6 @@ from services.intake.models import Case, CaseAction, TimelineEntry, VillageRule
 from services.intake.service import case_in_scope
 from services.intake.workflow import MOVES, Action, Stage, TransitionRefused, move
 from shared.accounts import audit
-from shared.areas import DesaPath
 from shared.auth import Principal, Role
 from shared.contracts import (
     AreaCodes,
@@ -97,7 +96,7 @@ def _event_for(
     forward that follows carries it)."""
     envelope = {
         "case_id": case.id,
-        "area": AreaCodes.of(DesaPath.of(case.desa_code)),
+        "area": AreaCodes.of_desa(case.desa_code),
         "trace_id": trace_id,
         "actor": principal.actor(),
     }

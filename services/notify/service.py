@@ -292,7 +292,7 @@ def _fail(session: AsyncSession, n: Notification, reason: str) -> None:
 def _envelope(n: Notification) -> dict[str, object]:
     return {
         "case_id": n.case_id,
-        "area": AreaCodes.of(DesaPath.of(n.desa_code)),
+        "area": AreaCodes.of_desa(n.desa_code),
         "trace_id": n.trace_id,
         "actor": service_actor("notify", DesaPath.of(n.desa_code).kabupaten),
     }

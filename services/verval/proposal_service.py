@@ -40,7 +40,6 @@ from services.verval.proposals import (
     window_key,
 )
 from shared.accounts import audit
-from shared.areas import DesaPath
 from shared.auth import Principal, service_actor
 from shared.contracts import Actor, AreaCodes, CaseRegistered, CaseUpdated, ProposalUpdated
 from shared.db import in_area
@@ -197,7 +196,7 @@ def record_step(
         session,
         ProposalUpdated(
             case_id=proposal.case_id,
-            area=AreaCodes.of(DesaPath.of(proposal.desa_code)),
+            area=AreaCodes.of_desa(proposal.desa_code),
             trace_id=trace_id,
             actor=actor,
             proposal_id=proposal.id,

@@ -22,7 +22,6 @@ from services.verval.visits import (
     due_on,
 )
 from shared.accounts import audit
-from shared.areas import DesaPath
 from shared.auth import Principal
 from shared.contracts import Actor, AreaCodes, VisitUpdated
 from shared.errors import Refusal
@@ -58,7 +57,7 @@ def _tell_the_case(session: AsyncSession, visit: Visit, actor: Actor, trace_id: 
         session,
         VisitUpdated(
             case_id=visit.case_id,
-            area=AreaCodes.of(DesaPath.of(visit.desa_code)),
+            area=AreaCodes.of_desa(visit.desa_code),
             trace_id=trace_id,
             actor=actor,
             visit_id=visit.id,
