@@ -49,13 +49,17 @@ log = get_logger(__name__)
 PullSubscription = JetStreamContext.PullSubscription
 
 E = TypeVar("E", bound=Event)
+# An effect works in the session it is given and neither commits nor rolls it back: the
+# consumer commits it with the inbox row, and with the other events of the same fetch.
 Apply = Callable[[AsyncSession, E], Awaitable[None]]
 
 DLQ_HEADER_PREFIX = "Slrt-Dlq-"
 PUBLISH_TIMEOUT_SECONDS = 5.0
 FETCH_BATCH = 50
-# A fetch returns as soon as anything waits; this only bounds how long an idle one lasts.
+# How long a fetch waits for the first message when none is there (a message that comes
+# meanwhile is handed over at once), and then for more once the waiting ones are taken.
 FETCH_TIMEOUT_SECONDS = 5.0
+FETCH_MORE_SECONDS = 0.01
 PAUSE_AFTER_FAILURE_SECONDS = 1.0
 
 
@@ -96,7 +100,7 @@ class EventConsumer(Generic[E]):
 
     async def _next_batch(self, js: JetStreamContext, sub: PullSubscription) -> None:
         try:
-            messages = await sub.fetch(FETCH_BATCH, timeout=FETCH_TIMEOUT_SECONDS)
+            messages = await _fetch(sub)
         except TimeoutError:
             return  # nothing waiting
         except Exception as exc:  # the server restarting or unreachable: the client reconnects
@@ -240,6 +244,19 @@ class EventConsumer(Generic[E]):
             }
         with structlog.contextvars.bound_contextvars(consumer=self.durable, **trace):
             yield
+
+
+async def _fetch(sub: PullSubscription) -> list[Msg]:
+    """The next message as soon as there is one, with what else waits (up to FETCH_BATCH).
+
+    Two fetches: nats-py's fetch of a whole batch, once a request of it had expired while
+    idle, sometimes held a message that came until its own timeout ran out (measured: 0.9
+    to 4.6 s of a 5 s timeout, in 4 of 12 single messages); a fetch of one hands it over."""
+    first = await sub.fetch(1, timeout=FETCH_TIMEOUT_SECONDS)
+    try:
+        return first + await sub.fetch(FETCH_BATCH - 1, timeout=FETCH_MORE_SECONDS)
+    except TimeoutError:
+        return first
 
 
 def _attempt(msg: Msg) -> int:

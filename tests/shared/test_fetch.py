@@ -1,0 +1,60 @@
+"""The consumers' fetch hands over a message as soon as it comes, busy or idle."""
+
+import asyncio
+import random
+import time
+
+import nats
+import pytest
+from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
+
+import shared.consumer
+from slrt.natsserver import NatsServer
+
+
+async def test_a_message_reaching_an_idle_consumer_is_handed_over_at_once(
+    nats_server: NatsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight idle pull consumers on one connection, as in a service, fetching with a 1 s
+    timeout; single messages come at random moments over 12 s. A fetch of the whole batch
+    held some of them until its timeout ran out; each must come well before that."""
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    await js.add_stream(StreamConfig(name="IDLE", subjects=["idle.>"]))
+    arrived: dict[bytes, float] = {}
+    came = asyncio.Event()
+
+    async def consume(i: int) -> None:
+        config = ConsumerConfig(
+            durable_name=f"d{i}", filter_subject=f"idle.{i}", ack_policy=AckPolicy.EXPLICIT
+        )
+        await js.add_consumer("IDLE", config)
+        sub = await js.pull_subscribe_bind(f"d{i}", "IDLE")
+        while True:
+            try:
+                messages = await shared.consumer._fetch(sub)
+            except TimeoutError:
+                continue
+            for message in messages:
+                arrived[message.data] = time.monotonic()
+                came.set()
+                await message.ack()
+
+    monkeypatch.setattr(shared.consumer, "FETCH_TIMEOUT_SECONDS", 1.0)
+    consumers = [asyncio.create_task(consume(i)) for i in range(8)]
+    rng = random.Random(3)
+    delays = []
+    try:
+        for n in range(16):
+            await asyncio.sleep(rng.uniform(0.2, 1.3))
+            came.clear()
+            sent = time.monotonic()
+            await js.publish(f"idle.{n % 8}", str(n).encode())
+            await asyncio.wait_for(came.wait(), timeout=5)
+            delays.append(arrived[str(n).encode()] - sent)
+    finally:
+        for task in consumers:
+            task.cancel()
+        await asyncio.gather(*consumers, return_exceptions=True)
+        await nc.close()
+    assert max(delays) < 0.5, delays
