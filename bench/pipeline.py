@@ -209,6 +209,29 @@ def cpu_by_process(pids: dict[str, int]) -> dict[str, float]:
     return {name: cpu_seconds(pid) for name, pid in pids.items()}
 
 
+def postgres_processes() -> dict[int, float]:
+    """CPU so far of each process of the local PostgreSQL server. The services' pooled
+    backends live through a run; one that ends during it is not counted."""
+    used = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "comm").read_text().strip() == "postgres":
+                used[int(proc.name)] = cpu_seconds(int(proc.name))
+        except OSError:  # gone meanwhile
+            continue
+    return used
+
+
+def cpu_used(
+    pids: dict[str, int], before: dict[str, float], postgres_before: dict[int, float] | None
+) -> dict[str, float]:
+    used = {name: spent - before[name] for name, spent in cpu_by_process(pids).items()}
+    if postgres_before is not None:
+        now = postgres_processes()
+        used["postgresql"] = sum(now[pid] - postgres_before.get(pid, 0.0) for pid in now)
+    return used
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -270,12 +293,13 @@ def run(args: argparse.Namespace) -> str:
         pids |= {"nats-server": nats_server.process.pid if nats_server.process else 0}
         pids |= {"load generator": os.getpid()}
         cpu_before = cpu_by_process(pids)
+        postgres_before = postgres_processes() if args.backend == "postgresql" else None
         begun = time.time()
         # The desks share the cores with the services: the cheaper loop leaves them more.
         sent = uvloop.run(load(services[0].url, args, desas))
         posted = time.time() - begun
         notified = _wait_for_notifications(args.backend, work, db_urls, len(sent), args.timeout)
-        cpu = {k: v - cpu_before[k] for k, v in cpu_by_process(pids).items()}
+        cpu = cpu_used(pids, cpu_before, postgres_before)
         measured = time.time() - begun
         latencies = [notified[case_id] - at for case_id, at in sent.items() if case_id in notified]
         span = max(notified.values()) - begun
