@@ -97,28 +97,29 @@ async def village_desk(
 async def paced_desks(
     client: httpx.AsyncClient, url: str, desas: list[str], rate: float, duration: float
 ) -> dict[str, float]:
-    """Cases arriving at `rate` per second for `duration` seconds, spread over the desks.
+    """Citizens arriving at `rate` per second for `duration` seconds, taking turns at the
+    desks; each desk registers one at a time, as an operator does.
 
-    Each case's latency counts from the moment it was due, not from when a free connection
-    sent it, so a pipeline falling behind shows in the latencies instead of slowing arrivals.
+    Each case's latency counts from the citizen's arrival, not from when the desk got to
+    them, so a pipeline falling behind shows in the latencies (the queue at the desk grows)
+    instead of slowing arrivals.
     """
-    rng = random.Random(7)
-    headers = [await desk_headers(client, url, desa) for desa in desas]
     sent: dict[str, float] = {}
-
-    async def one(serial: int, due: float) -> None:
-        desk = serial % len(desas)
-        body = synthetic_case(desas[desk], serial, rng)
-        body["description"] = f"Pengaduan uji beban {serial}"
-        sent[await register(client, url, headers[desk], body)] = due
-
+    signed_in = [await desk_headers(client, url, desa) for desa in desas]
     started = time.time()
-    tasks = []
-    for serial in range(int(rate * duration)):
-        due = started + serial / rate
-        await asyncio.sleep(max(0.0, due - time.time()))
-        tasks.append(asyncio.create_task(one(serial, due)))
-    await asyncio.gather(*tasks)
+    total = int(rate * duration)
+
+    async def desk(number: int) -> None:
+        rng = random.Random(number)
+        headers = signed_in[number]
+        for serial in range(number, total, len(desas)):
+            due = started + serial / rate
+            await asyncio.sleep(max(0.0, due - time.time()))
+            body = synthetic_case(desas[number], serial, rng)
+            body["description"] = f"Pengaduan uji beban {serial}"
+            sent[await register(client, url, headers, body)] = due
+
+    await asyncio.gather(*(desk(number) for number in range(len(desas))))
     return sent
 
 
