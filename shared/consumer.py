@@ -125,7 +125,11 @@ class EventConsumer(Generic[E]):
             except ContractError as exc:
                 with self._logging_context(msg):
                     await self.dead_letter(js, msg, reason=str(exc))
-        applied = await self._apply_together(events) if len(events) > 1 else None
+        applied = None
+        if len(events) > 1:
+            # If one fails, each again on its own, so only the failing one is retried.
+            with contextlib.suppress(Exception):
+                applied = await self._apply(events)
         if applied is None:
             for msg, event in events:
                 await self._handle_one(js, msg, event)
@@ -137,31 +141,28 @@ class EventConsumer(Generic[E]):
         if any(applied):
             self.after_commit()
 
-    async def _apply_together(self, events: list[tuple[Msg, E]]) -> list[bool] | None:
+    async def _apply(self, events: list[tuple[Msg, E]]) -> list[bool]:
         """Apply the events and record them in the inbox in one transaction: for each, True
-        if applied, False if already seen. None if one failed; then nothing was applied."""
+        if applied now, False if it had been (or came earlier in the same batch)."""
         applied = []
-        try:
-            async with self.sessions() as session:
-                ids = [event.event_id for _, event in events]
-                fresh = await inbox.claim(session, consumer=self.durable, event_ids=ids)
-                for msg, event in events:
-                    first = event.event_id in fresh
-                    fresh.discard(event.event_id)  # a copy later in the batch is not applied
-                    if first:
-                        with self._logging_context(msg, event):
-                            await self.apply(session, event)
-                    applied.append(first)
-                await session.commit()
-        except Exception:  # each event again on its own, so only the failing one is retried
-            return None
+        async with self.sessions() as session:
+            ids = [event.event_id for _, event in events]
+            fresh = await inbox.claim(session, consumer=self.durable, event_ids=ids)
+            for msg, event in events:
+                first = event.event_id in fresh
+                fresh.discard(event.event_id)
+                if first:
+                    with self._logging_context(msg, event):
+                        await self.apply(session, event)
+                applied.append(first)
+            await session.commit()
         return applied
 
     async def _handle_one(self, js: JetStreamContext, msg: Msg, event: E) -> None:
         attempt = _attempt(msg)
         with self._logging_context(msg, event):
             try:
-                applied = await self._apply_once(event)
+                applied = await self._apply_once(msg, event)
             except NotYet as exc:
                 reason = f"waiting: {exc}"
                 await self._retry_or_dead_letter(js, msg, reason, attempt, self.waiting_attempts)
@@ -175,17 +176,10 @@ class EventConsumer(Generic[E]):
                 self.after_commit()
             log.info("event_consumed", applied=applied)
 
-    async def _apply_once(self, event: E) -> bool:
-        """Apply the event and record it in the inbox in one transaction; False if seen."""
+    async def _apply_once(self, msg: Msg, event: E) -> bool:
+        """Apply one event with its inbox row; False if it had been applied."""
         try:
-            async with self.sessions() as session:
-                if not await inbox.claim(
-                    session, consumer=self.durable, event_ids=[event.event_id]
-                ):
-                    return False
-                await self.apply(session, event)
-                await session.commit()
-                return True
+            return (await self._apply([(msg, event)]))[0]
         except IntegrityError:
             # Another instance applied it first, or the effect hit a unique constraint.
             async with self.sessions() as session:
