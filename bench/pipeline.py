@@ -70,9 +70,16 @@ async def desk_headers(client: httpx.AsyncClient, url: str, desa: str) -> dict[s
 
 
 async def register(
-    client: httpx.AsyncClient, url: str, headers: dict[str, str], body: dict[str, object]
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    desa: str,
+    serial: int,
+    rng: random.Random,
 ) -> str:
-    serial = body["description"]
+    """Register the desk's case number `serial`; its id."""
+    body = synthetic_case(desa, serial, rng)
+    body["description"] = f"Pengaduan uji beban {serial}"
     response = await client.post(
         f"{url}/api/cases", json=body, headers=headers | {"Idempotency-Key": f"b{serial}"}
     )
@@ -88,10 +95,8 @@ async def village_desk(
     rng = random.Random(start)
     headers = await desk_headers(client, url, desa)
     for serial in range(start, start + count):
-        body = synthetic_case(desa, serial, rng)
-        body["description"] = f"Pengaduan uji beban {serial}"
         begun = time.time()
-        sent[await register(client, url, headers, body)] = begun
+        sent[await register(client, url, headers, desa, serial, rng)] = begun
 
 
 async def paced_desks(
@@ -115,9 +120,7 @@ async def paced_desks(
         for serial in range(number, total, len(desas)):
             due = started + serial / rate
             await asyncio.sleep(max(0.0, due - time.time()))
-            body = synthetic_case(desas[number], serial, rng)
-            body["description"] = f"Pengaduan uji beban {serial}"
-            sent[await register(client, url, headers, body)] = due
+            sent[await register(client, url, headers, desas[number], serial, rng)] = due
 
     await asyncio.gather(*(desk(number) for number in range(len(desas))))
     return sent
