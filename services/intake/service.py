@@ -298,23 +298,20 @@ async def refuse_duplicate(*, session: AsyncSession, nik: str, category: Categor
 
 
 async def _next_sequence(session: AsyncSession, desa_code: str, today: date) -> int:
-    period = f"{today:%Y%m}"
-    query = select(RegistrationCounter).where(
-        RegistrationCounter.desa_code == desa_code, RegistrationCounter.period == period
-    )
-    # Create the month's counter if missing without failing when a concurrent first
-    # registration creates it too, then lock it: sequences never repeat.
+    """The desa's next sequence number this month. One upsert creates the month's counter or
+    bumps it, under the row's lock, so concurrent registrations never share a number."""
     dialect = session.sync_session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.exec(
-        insert(RegistrationCounter)
-        .values(desa_code=desa_code, period=period, last=0)
-        .on_conflict_do_nothing()
+    counter = RegistrationCounter.__table__  # type: ignore[attr-defined]
+    statement = (
+        insert(counter)
+        .values(desa_code=desa_code, period=f"{today:%Y%m}", last=1)
+        .on_conflict_do_update(
+            index_elements=["desa_code", "period"], set_={"last": counter.c.last + 1}
+        )
+        .returning(counter.c.last)
     )
-    counter = (await session.exec(query.with_for_update())).one()
-    counter.last += 1
-    session.add(counter)
-    return counter.last
+    return int((await session.exec(statement)).scalar_one())
 
 
 async def get_case(

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from services.intake.app import create_app
 from services.intake.models import Case
@@ -75,7 +75,8 @@ class Intake(SignedInClient):
 
     async def outbox(self) -> list[OutboxMessage]:
         async with self.runtime.sessions() as session:
-            return list((await session.exec(select(OutboxMessage))).all())
+            query = select(OutboxMessage).order_by(col(OutboxMessage.id))
+            return list((await session.exec(query)).all())
 
 
 async def running_intake(nats_url: str, database_url: str, var_dir: Path) -> AsyncIterator[Intake]:
