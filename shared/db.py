@@ -11,6 +11,7 @@ from typing import Any
 
 import aiosqlite
 from sqlalchemy import ColumnElement, Table, event, or_, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
@@ -130,6 +131,12 @@ def as_utc(moment: datetime) -> datetime:
     """A stored timestamp as an aware UTC one: SQLite hands them back without their zone
     (they were written in UTC); PostgreSQL keeps it."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def insert_on_conflict(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """INSERT with the dialect's ON CONFLICT clauses (both databases have them, spelt alike)."""
+    dialect = session.sync_session.get_bind().dialect.name
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 def in_area(column: Any, area_code: str) -> ColumnElement[bool]:

@@ -8,8 +8,10 @@ happen exactly once although JetStream delivers at least once.
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.db import insert_on_conflict
 
 
 class InboxEntry(SQLModel, table=True):
@@ -21,15 +23,14 @@ class InboxEntry(SQLModel, table=True):
 
 
 async def claim(session: AsyncSession, *, consumer: str, event_ids: list[UUID]) -> set[UUID]:
-    """Record that `consumer` applies these events now: the ids it had not applied before,
-    read for a whole batch in one statement.
+    """Record that `consumer` applies these events now: the ids it had not applied before.
 
-    Two instances racing on the same event both get its id here; the second one's commit
-    then fails on the primary key, which the consumer runtime treats as "already applied".
+    One statement for a whole batch: rows already there are skipped and the new ones
+    returned. An instance racing another on the same event waits for the other's
+    transaction (PostgreSQL's unique index, SQLite's write lock) and then skips it.
     """
-    query = select(InboxEntry.event_id).where(
-        InboxEntry.consumer == consumer, col(InboxEntry.event_id).in_(event_ids)
-    )
-    fresh = set(event_ids) - set((await session.exec(query)).all())
-    session.add_all(InboxEntry(consumer=consumer, event_id=event_id) for event_id in fresh)
-    return fresh
+    table = InboxEntry.__table__  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    rows = [{"consumer": consumer, "event_id": i, "applied_at": now} for i in set(event_ids)]
+    statement = insert_on_conflict(session, table).values(rows).on_conflict_do_nothing()
+    return set((await session.exec(statement.returning(table.c.event_id))).scalars())

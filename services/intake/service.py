@@ -5,8 +5,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
 from sqlalchemy import delete, or_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -47,7 +45,7 @@ from shared.contracts import (
     Event,
     Person,
 )
-from shared.db import as_utc, in_area
+from shared.db import as_utc, in_area, insert_on_conflict
 from shared.errors import Refusal, field_refusal
 from shared.logging import current_trace_id
 from shared.outbox import add_event
@@ -300,11 +298,9 @@ async def refuse_duplicate(*, session: AsyncSession, nik: str, category: Categor
 async def _next_sequence(session: AsyncSession, desa_code: str, today: date) -> int:
     """The desa's next sequence number this month. One upsert creates the month's counter or
     bumps it, under the row's lock, so concurrent registrations never share a number."""
-    dialect = session.sync_session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     counter = RegistrationCounter.__table__  # type: ignore[attr-defined]
     statement = (
-        insert(counter)
+        insert_on_conflict(session, counter)
         .values(desa_code=desa_code, period=f"{today:%Y%m}", last=1)
         .on_conflict_do_update(
             index_elements=["desa_code", "period"], set_={"last": counter.c.last + 1}
