@@ -373,11 +373,11 @@ async def record_reply(*, session: AsyncSession, sender: str, text: str) -> str 
 async def template_text(*, session: AsyncSession, kind: str, channel: str) -> str:
     """The district's text for this kind on this channel, else for every channel, else the
     built-in one."""
-    for which in (channel, ALL_CHANNELS):
-        own = await session.get(MessageTemplate, (kind, which))
-        if own is not None:
-            return own.body
-    return KINDS[kind].default
+    query = select(MessageTemplate.channel, MessageTemplate.body).where(
+        MessageTemplate.kind == kind, col(MessageTemplate.channel).in_([channel, ALL_CHANNELS])
+    )
+    own = dict((await session.exec(query)).all())  # one statement per message queued
+    return own.get(channel) or own.get(ALL_CHANNELS) or KINDS[kind].default
 
 
 async def district_templates(*, session: AsyncSession) -> dict[tuple[str, str], str]:
