@@ -33,8 +33,8 @@ def subscribe_all(
     """Bind notify's consumers; `queued` wakes the dispatcher after a message was queued."""
 
     async def on_case_registered(session: AsyncSession, event: CaseRegistered) -> None:
-        await service.remember_recipient(session=session, registered=event)
-        await service.notify(session=session, event=event, timing=timing())
+        recipient = await service.remember_recipient(session=session, registered=event)
+        await service.notify(session=session, event=event, timing=timing(), recipient=recipient)
 
     async def on_update(session: AsyncSession, event: Event) -> None:
         await service.notify(session=session, event=event, timing=timing())

@@ -65,19 +65,19 @@ class Timing:
     quiet: QuietHours
 
 
-async def remember_recipient(*, session: AsyncSession, registered: CaseRegistered) -> None:
-    session.add(
-        Recipient(
-            case_id=registered.case_id,
-            registration_number=registered.registration_number,
-            phone=registered.person.phone,
-            email=registered.person.email,
-            contact=registered.contact,
-            urgent=registered.urgent,
-            desa_code=registered.area.desa,
-        )
+async def remember_recipient(*, session: AsyncSession, registered: CaseRegistered) -> Recipient:
+    recipient = Recipient(
+        case_id=registered.case_id,
+        registration_number=registered.registration_number,
+        phone=registered.person.phone,
+        email=registered.person.email,
+        contact=registered.contact,
+        urgent=registered.urgent,
+        desa_code=registered.area.desa,
     )
+    session.add(recipient)
     await session.flush()
+    return recipient
 
 
 async def change_contact(*, session: AsyncSession, event: CaseContactChanged) -> None:
@@ -89,10 +89,15 @@ async def change_contact(*, session: AsyncSession, event: CaseContactChanged) ->
     session.add(recipient)
 
 
-async def notify(*, session: AsyncSession, event: Event, timing: Timing) -> Notification | None:
+async def notify(
+    *, session: AsyncSession, event: Event, timing: Timing, recipient: Recipient | None = None
+) -> Notification | None:
     """Queue the message about `event` for the citizen (or, when they cannot be reached on
-    their channel, their village office), if it is something they should hear."""
-    recipient = await session.get(Recipient, event.case_id)
+    their channel, their village office), if it is something they should hear.
+
+    `recipient`, when the caller has it at hand: the session's identity map keeps only
+    objects someone refers to, so a get would read it again."""
+    recipient = recipient or await session.get(Recipient, event.case_id)
     if recipient is None:
         # case.registered is consumed separately and may not be applied yet: retry later.
         raise NotYet(f"recipient of case {event.case_id} not known yet")
