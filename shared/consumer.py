@@ -28,7 +28,6 @@ import structlog
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared import inbox
@@ -162,7 +161,7 @@ class EventConsumer(Generic[E]):
         attempt = _attempt(msg)
         with self._logging_context(msg, event):
             try:
-                applied = await self._apply_once(msg, event)
+                (applied,) = await self._apply([(msg, event)])
             except NotYet as exc:
                 reason = f"waiting: {exc}"
                 await self._retry_or_dead_letter(js, msg, reason, attempt, self.waiting_attempts)
@@ -175,18 +174,6 @@ class EventConsumer(Generic[E]):
             if applied:
                 self.after_commit()
             log.info("event_consumed", applied=applied)
-
-    async def _apply_once(self, msg: Msg, event: E) -> bool:
-        """Apply one event with its inbox row; False if it had been applied."""
-        try:
-            return (await self._apply([(msg, event)]))[0]
-        except IntegrityError:
-            # Another instance applied it first, or the effect hit a unique constraint.
-            async with self.sessions() as session:
-                key = (self.durable, event.event_id)
-                if await session.get(inbox.InboxEntry, key) is not None:
-                    return False
-            raise
 
     async def _retry_or_dead_letter(
         self, js: JetStreamContext, msg: Msg, reason: str, attempt: int, limit: int
