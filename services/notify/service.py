@@ -37,7 +37,6 @@ from services.notify.messages import (
 )
 from services.notify.models import MessageTemplate, Notification, OptOut, Recipient
 from shared.accounts import audit
-from shared.areas import DesaPath
 from shared.auth import Principal, service_actor
 from shared.consumer import NotYet
 from shared.contracts import (
@@ -295,11 +294,12 @@ def _fail(session: AsyncSession, n: Notification, reason: str) -> None:
 
 
 def _envelope(n: Notification) -> dict[str, object]:
+    area = AreaCodes.of_desa(n.desa_code)
     return {
         "case_id": n.case_id,
-        "area": AreaCodes.of_desa(n.desa_code),
+        "area": area,
         "trace_id": n.trace_id,
-        "actor": service_actor("notify", DesaPath.of(n.desa_code).kabupaten),
+        "actor": service_actor("notify", area.kabupaten),
     }
 
 

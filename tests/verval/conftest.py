@@ -19,7 +19,7 @@ from services.verval.models import TABLES
 from services.verval.registry import Kind
 from services.verval.settings import Settings
 from shared.areas import load_registry
-from shared.contracts import AreaCodes, CaseRegistered, CaseUpdated, Category, Person, Sex
+from shared.contracts import CaseRegistered, CaseUpdated, Category, Person, Sex
 from shared.outbox import OutboxMessage
 from slrt.natsserver import NatsServer
 from slrt.synthetic import generate
@@ -102,7 +102,7 @@ def registered_case(row: dict[str, str], category: Category) -> CaseRegistered:
         sex=Sex(row["sex"]),
     )
     return CaseRegistered(
-        **envelope(desa=row["desa_code"]) | {"area": AreaCodes.of_desa(row["desa_code"])},
+        **envelope(desa=row["desa_code"]),
         registration_number="3317012001-2611-0001",
         person=person,
         category=category,
