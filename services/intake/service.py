@@ -313,16 +313,19 @@ async def _next_sequence(session: AsyncSession, desa_code: str, today: date) -> 
 async def get_case(
     *, session: AsyncSession, case_id: UUID
 ) -> tuple[Case, list[TimelineEntry]] | None:
-    """A case with its timeline in the order things happened."""
-    case = await session.get(Case, case_id)
-    if case is None:
-        return None
+    """A case with its timeline in the order things happened.
+
+    The timeline is read first: on PostgreSQL each statement sees what was committed when
+    it began, so a step and its status change committed between the two reads would
+    otherwise show the step beside the status from before it."""
     query = (
         select(TimelineEntry)
         .where(TimelineEntry.case_id == case_id)
         .order_by(col(TimelineEntry.at))
     )
-    return case, list((await session.exec(query)).all())
+    timeline = list((await session.exec(query)).all())
+    case = await session.get(Case, case_id)
+    return None if case is None else (case, timeline)
 
 
 async def record_step(
