@@ -315,17 +315,18 @@ async def get_case(
 ) -> tuple[Case, list[TimelineEntry]] | None:
     """A case with its timeline in the order things happened.
 
-    The timeline is read first: on PostgreSQL each statement sees what was committed when
-    it began, so a step and its status change committed between the two reads would
-    otherwise show the step beside the status from before it."""
+    One statement, so one snapshot: on PostgreSQL two reads could each see a different
+    moment, a step beside the status from before it or the reverse (found in CI)."""
     query = (
-        select(TimelineEntry)
-        .where(TimelineEntry.case_id == case_id)
+        select(Case, TimelineEntry)
+        .outerjoin(TimelineEntry, col(TimelineEntry.case_id) == col(Case.id))
+        .where(Case.id == case_id)
         .order_by(col(TimelineEntry.at))
     )
-    timeline = list((await session.exec(query)).all())
-    case = await session.get(Case, case_id)
-    return None if case is None else (case, timeline)
+    rows = (await session.exec(query)).all()
+    if not rows:
+        return None
+    return rows[0][0], [entry for _, entry in rows if entry is not None]
 
 
 async def record_step(
