@@ -44,16 +44,17 @@ class RateLimiter:
         self.interval = 1.0 / per_second
         self.monotonic = monotonic
         self.sleep = sleep
-        self._next = 0.0
+        self._next = float("-inf")
         self._lock = asyncio.Lock()
 
     async def wait_turn(self) -> None:
-        async with self._lock:
-            now = self.monotonic()
-            slot = max(self._next, now)
-            self._next = slot + self.interval
-        if slot > now:
-            await self.sleep(slot - now)
+        async with self._lock:  # one send at a time, in the order they asked
+            wait = self._next - self.monotonic()
+            if wait > 0:
+                await self.sleep(wait)
+            # The next slot counts from when this send really goes. Slots booked ahead all
+            # fall due together after the event loop stalls, and the gateway sees a burst.
+            self._next = self.monotonic() + self.interval
 
 
 @dataclass(frozen=True)

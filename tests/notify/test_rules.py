@@ -89,13 +89,30 @@ async def test_the_rate_limiter_spaces_sends_by_its_interval() -> None:
 
     async def fake_sleep(seconds: float) -> None:
         waits.append(round(seconds, 6))
+        clock[0] += seconds
 
     limiter = RateLimiter(4, monotonic=lambda: clock[0], sleep=fake_sleep)
     for _ in range(3):
         await limiter.wait_turn()
     clock[0] += 10  # idle for a while: the next one may go at once
     await limiter.wait_turn()
-    assert waits == [0.25, 0.5]
+    assert waits == [0.25, 0.25]
+
+
+async def test_a_stalled_wake_up_does_not_let_the_next_sends_bunch() -> None:
+    waits: list[float] = []
+    clock = [100.0]
+
+    async def stalling_sleep(seconds: float) -> None:
+        waits.append(round(seconds, 6))
+        clock[0] += seconds + 2.0  # the event loop was busy elsewhere for two seconds
+
+    limiter = RateLimiter(4, monotonic=lambda: clock[0], sleep=stalling_sleep)
+    for _ in range(4):
+        await limiter.wait_turn()
+    # Each send after the first still waits a whole interval after the one before it
+    # really went, not a slot booked before the stall (which would be long past).
+    assert waits == [0.25, 0.25, 0.25]
 
 
 @pytest.mark.parametrize(
