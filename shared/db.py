@@ -1,19 +1,20 @@
 """Database engines and sessions: SQLite for the embedded default, PostgreSQL in production.
 
-Services are asyncio end to end, so both use async drivers (aiosqlite, psycopg).
+Services are asyncio end to end: PostgreSQL through psycopg's async driver, SQLite through
+sqlite3 run in place (SqliteInline).
 """
 
-import asyncio
 import sqlite3
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import aiosqlite
-from sqlalchemy import ColumnElement, Table, event, or_, text
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy import ColumnElement, Table, event, or_, pool, text
+from sqlalchemy.dialects import postgresql, registry, sqlite
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.util import await_
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,74 +22,81 @@ SessionFactory = async_sessionmaker[AsyncSession]
 
 
 def async_url(url: str) -> str:
-    """Accept plain `sqlite:///` and `postgresql://` URLs and pick the async driver."""
+    """Accept plain `sqlite:///` and `postgresql://` URLs and pick the driver used here."""
     parsed = make_url(url)
-    if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
-        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    if parsed.drivername in ("sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"):
+        parsed = parsed.set(drivername="sqlite+inline")
     elif parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
 
 
-class _RunNow:
-    """aiosqlite's queue of calls for its worker thread, run at once on the caller's."""
-
-    def put_nowait(self, item: tuple[asyncio.Future[Any] | None, Callable[[], Any]]) -> None:
-        future, function = item
-        try:
-            result = function()
-        except BaseException as exc:
-            if future is not None:
-                future.set_exception(exc)
-            return
-        if future is not None:
-            future.set_result(result)
+class _Cursor(sqlite3.Cursor):
+    async def _async_soft_close(self) -> None:
+        """Called by the asyncio extension after each statement, to detach an async driver's
+        rows from its cursor. Nothing to detach here: a session's results come buffered, and
+        a connection's are read while it still holds the one connection."""
 
 
-class InlineSqlite(aiosqlite.Connection):
-    """aiosqlite's connection, with every call run on the event loop's own thread.
+class _Connection(sqlite3.Connection):
+    def cursor(self, factory: Any = _Cursor) -> Any:
+        return super().cursor(factory)
 
-    aiosqlite hands each call to a worker thread and waits for the answer; on a 2-core
-    machine that hop cost about 0.35 ms of CPU per statement, several times the statement
-    itself (bench/RESULTS.md). A service's statements on its own SQLite file take
-    microseconds, so running them in place costs the loop little. The price: while another
-    process holds the file's write lock (a registry import building its indexes), the
-    whole service waits for it (busy_timeout), not just the session that asked."""
 
-    def __init__(self, path: str) -> None:
-        super().__init__(lambda: sqlite3.connect(path, timeout=30, check_same_thread=False), 64)
-        self._tx = _RunNow()  # type: ignore[assignment]
+async def _at_once() -> None:
+    return None
 
-    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if self._connection is None:
-            raise ValueError("Connection closed")
-        return fn(*args, **kwargs)
 
-    async def _connect(self) -> "InlineSqlite":
-        if self._connection is None:
-            self._connection = self._connector()
-        return self
+class SqliteInline(SQLiteDialect_pysqlite):
+    """sqlite3 itself, run in place on the event loop's thread, behind SQLAlchemy's asyncio API.
 
-    def __await__(self) -> Generator[Any, None, "InlineSqlite"]:
-        return self._connect().__await__()  # no worker thread to start
+    A service's statements on its own SQLite file take microseconds. An async driver
+    (aiosqlite) hands each call to a worker thread or, run in place, through awaitables at
+    every step, and cost several times the statement (bench/RESULTS.md). This dialect says
+    it is async, so the asyncio extension accepts it and sessions queue for the connection
+    the asyncio way, while each statement runs synchronously. The price: while another
+    process holds the file's write lock, the whole service waits for it (busy_timeout),
+    not just the session that asked."""
 
-    def begin_immediate(self) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
+    is_async = True
+    supports_statement_cache = True
+
+    @classmethod
+    def get_pool_class(cls, url: URL) -> type[pool.Pool]:
+        return pool.AsyncAdaptedQueuePool
+
+    # AsyncConnection.execute insists that the driver awaited something: one await of a
+    # finished coroutine per statement says so at the cost of two greenlet switches.
+    def do_execute(self, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        await_(_at_once())
+        cursor.execute(statement, parameters)
+
+    def do_execute_no_params(self, cursor: Any, statement: str, context: Any = None) -> None:
+        await_(_at_once())
+        cursor.execute(statement)
+
+    def do_executemany(
+        self, cursor: Any, statement: str, parameters: Any, context: Any = None
+    ) -> None:
+        await_(_at_once())
+        cursor.executemany(statement, parameters)
+
+
+registry.register("sqlite.inline", __name__, "SqliteInline")
 
 
 def create_engine(url: str) -> AsyncEngine:
     url = async_url(url)
     if url.startswith("sqlite"):
-        path = make_url(url).database or ":memory:"
-
-        async def connect() -> InlineSqlite:
-            return await InlineSqlite(path)
-
         # One connection per process: SQLite has one writer anyway, and several connections
         # contending for its lock wait in SQLite's sleeping busy handler (tens of ms each),
         # while sessions queued on the pool are woken in order at once.
         engine = create_async_engine(
-            url, async_creator=connect, pool_size=1, max_overflow=0, pool_timeout=120
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False, "factory": _Connection},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=120,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
@@ -113,7 +121,7 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     # then writes fails at once with "database is locked" if another writer got there
     # first; an immediate one waits its turn (busy_timeout) instead. Straight to sqlite3:
     # through SQLAlchemy's execution path, BEGIN cost a sixth of a one-statement transaction.
-    conn.connection.driver_connection.begin_immediate()
+    conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: AsyncEngine) -> SessionFactory:

@@ -41,4 +41,4 @@ class ServiceSettings(BaseSettings):
         """The configured database, or this service's SQLite file under the var folder."""
         if self.database_url:
             return self.database_url
-        return f"sqlite+aiosqlite:///{self.var_dir / f'{self.service_name}.db'}"
+        return f"sqlite:///{self.var_dir / f'{self.service_name}.db'}"

@@ -121,7 +121,7 @@ class DatabaseFactory:
 
     def new(self, name: str = "db") -> str:
         if self.backend == "sqlite":
-            return f"sqlite+aiosqlite:///{self.tmp_path / f'{name}-{uuid.uuid4().hex[:6]}.db'}"
+            return f"sqlite:///{self.tmp_path / f'{name}-{uuid.uuid4().hex[:6]}.db'}"
         assert self.postgres is not None
         return self.postgres.create()
 

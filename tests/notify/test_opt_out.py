@@ -47,7 +47,7 @@ async def test_the_webhook_needs_the_gateway_token_and_a_phone(notify: Notify) -
 
 
 async def test_without_a_configured_token_the_webhook_is_off(tmp_path: Path) -> None:
-    settings = Settings(var_dir=tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path}/n.db")
+    settings = Settings(var_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/n.db")
     transport = httpx.ASGITransport(app=create_app(settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://notify") as client:
         response = await client.post(
