@@ -6,10 +6,12 @@ PostgreSQL fails the run instead of skipping.
 """
 
 import os
+import socket
 import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -21,6 +23,16 @@ from slrt.natsserver import NatsServer, free_port
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@contextmanager
+def refused_port() -> Iterator[int]:
+    """A local port where nothing answers, for as long as it is held. Bound and never
+    listened on, it refuses at once; unlike a port from `free_port`, which is let go, no
+    other test's server (a broker, a gateway that answers late) can take it meanwhile."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -1,14 +1,13 @@
 """Notify's pages in a real browser: the secretariat sees every message and the failed
 ones, sends one again, and the head edits what citizens are told."""
 
-import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import PostgresDatabases, database_factory
+from tests.conftest import PostgresDatabases, database_factory, refused_port
 from tests.e2e.conftest import run_async, running_services, signed_in_page
 from tests.events import case_registered, publish
 
@@ -25,20 +24,17 @@ def stack(
     one citizen by SMS (which fails) and one without a phone (told via the village)."""
     var_dir = tmp_path_factory.mktemp(f"notify-pages-{request.param}")
     databases = database_factory(request.param, var_dir, postgres_databases)
-    # A port bound and never listened on refuses at once, and holding it keeps another
-    # test's server (a fake gateway that answers late, say) from taking it meanwhile.
-    gateway = socket.socket()
-    gateway.bind(("127.0.0.1", 0))
-    env = {
-        "SLRT_NOTIFY_SMS_URL": f"http://127.0.0.1:{gateway.getsockname()[1]}/sms",
-        "SLRT_NOTIFY_MAX_ATTEMPTS": "1",
-    }
-    with gateway, running_services(["notify"], var_dir, databases, env) as (nats, services):
-        by_sms = case_registered(phone="+6281234567890")
-        by_village = case_registered()
-        for event in (by_sms, by_village):
-            run_async(publish(nats.url, event))
-        yield {"url": services["notify"].url, "sms": by_sms, "village": by_village}
+    with refused_port() as gateway_port:
+        env = {
+            "SLRT_NOTIFY_SMS_URL": f"http://127.0.0.1:{gateway_port}/sms",
+            "SLRT_NOTIFY_MAX_ATTEMPTS": "1",
+        }
+        with running_services(["notify"], var_dir, databases, env) as (nats, services):
+            by_sms = case_registered(phone="+6281234567890")
+            by_village = case_registered()
+            for event in (by_sms, by_village):
+                run_async(publish(nats.url, event))
+            yield {"url": services["notify"].url, "sms": by_sms, "village": by_village}
 
 
 def _signed_in(browser: Browser, url: str, username: str) -> Page:

@@ -7,7 +7,7 @@ from unittest.mock import ANY
 
 import pytest
 
-from slrt.natsserver import free_port
+from tests.conftest import refused_port
 from tests.intake.conftest import SITI, Intake, running_intake
 
 
@@ -135,14 +135,14 @@ async def test_unknown_case_is_404_with_a_message(intake: Intake) -> None:
 
 
 async def test_registration_works_with_no_broker_at_all(database_url: str, tmp_path: Path) -> None:
-    unreachable = f"nats://127.0.0.1:{free_port()}"
-    async for intake in running_intake(unreachable, database_url, tmp_path):
-        response = await intake.register()
-        assert response.status_code == 201
-        assert [row.published_at for row in await intake.outbox()] == [None]
-        ready = await intake.client.get("/readyz")
-        assert ready.status_code == 503
-        assert ready.json()["checks"] == {"database": True, "nats": False}
+    with refused_port() as port:
+        async for intake in running_intake(f"nats://127.0.0.1:{port}", database_url, tmp_path):
+            response = await intake.register()
+            assert response.status_code == 201
+            assert [row.published_at for row in await intake.outbox()] == [None]
+            ready = await intake.client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["checks"] == {"database": True, "nats": False}
 
 
 async def test_the_callers_trace_id_travels_with_the_event(intake: Intake) -> None:
