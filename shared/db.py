@@ -5,16 +5,17 @@ sqlite3 run in place (SqliteInline).
 """
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Table, event, or_, pool, text
 from sqlalchemy.dialects import postgresql, registry, sqlite
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.util import await_
+from sqlalchemy.util import await_, greenlet_spawn, immutabledict
+from sqlalchemy.util.concurrency import in_greenlet
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -66,20 +67,26 @@ class SqliteInline(SQLiteDialect_pysqlite):
         return pool.AsyncAdaptedQueuePool
 
     # AsyncConnection.execute insists that the driver awaited something: one await of a
-    # finished coroutine per statement says so at the cost of two greenlet switches.
+    # finished coroutine per statement says so at the cost of two greenlet switches. An
+    # InlineSession's statements run outside any greenlet, and need not.
     def do_execute(self, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
-        await_(_at_once())
+        _say_awaited()
         cursor.execute(statement, parameters)
 
     def do_execute_no_params(self, cursor: Any, statement: str, context: Any = None) -> None:
-        await_(_at_once())
+        _say_awaited()
         cursor.execute(statement)
 
     def do_executemany(
         self, cursor: Any, statement: str, parameters: Any, context: Any = None
     ) -> None:
-        await_(_at_once())
+        _say_awaited()
         cursor.executemany(statement, parameters)
+
+
+def _say_awaited() -> None:
+    if in_greenlet():
+        await_(_at_once())
 
 
 registry.register("sqlite.inline", __name__, "SqliteInline")
@@ -124,8 +131,71 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
 
+T = TypeVar("T")
+
+
+class InlineSession(AsyncSession):
+    """SQLite's AsyncSession: once it holds the connection, its work runs in place.
+
+    AsyncSession runs each call's ORM work in a greenlet, so that the driver can await. With
+    SqliteInline nothing awaits except taking the one connection from the pool, which may
+    wait for another session. So each transaction's first call takes the connection that
+    way, and the calls after it, up to commit, run directly: that saves a greenlet per call
+    and the task AsyncSession closes itself in (bench/RESULTS.md). A call that runs in place
+    has no await in it, so a cancellation cannot stop it half way."""
+
+    def _holds_connection(self) -> bool:
+        transaction = self.sync_session.get_transaction()
+        # Private, but the one place the session says whether it has taken a connection.
+        return transaction is not None and bool(transaction._connections)
+
+    async def _run(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self._holds_connection():
+            return work(*args, **kwargs)
+        return await greenlet_spawn(work, *args, **kwargs)
+
+    async def exec(self, statement: Any, **kwargs: Any) -> Any:
+        if not self._holds_connection():
+            return await super().exec(statement, **kwargs)
+        options = kwargs.pop("execution_options", None)
+        options = immutabledict(options).union(_BUFFERED) if options else _BUFFERED
+        return self.sync_session.exec(statement, execution_options=options, **kwargs)
+
+    async def get(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._run(self.sync_session.get, *args, **kwargs)
+
+    async def flush(self, objects: Sequence[Any] | None = None) -> None:
+        await self._run(self.sync_session.flush, objects=objects)
+
+    async def delete(self, instance: object) -> None:
+        await self._run(self.sync_session.delete, instance)
+
+    async def commit(self) -> None:
+        await self._run(self.sync_session.commit)
+
+    # Without a connection these have nothing to do in the database; with it, they give
+    # it back to the pool, which needs no await either.
+    async def rollback(self) -> None:
+        self.sync_session.rollback()
+
+    async def close(self) -> None:
+        self.sync_session.close()
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        self.sync_session.close()
+
+
+# What AsyncSession asks of every statement it runs: its rows read at once, not streamed.
+_BUFFERED = immutabledict({"prebuffer_rows": True})
+
+
 def session_factory(engine: AsyncEngine) -> SessionFactory:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    inline = engine.dialect.name == "sqlite"
+    session_class = InlineSession if inline else AsyncSession
+    return cast(
+        SessionFactory,
+        async_sessionmaker(engine, class_=session_class, expire_on_commit=False),
+    )
 
 
 async def create_tables(engine: AsyncEngine, tables: Sequence[Table]) -> None:
