@@ -1,7 +1,7 @@
 """The dispatcher: sends queued messages through their channels, paced per gateway.
 
 Each round claims due messages (committed before anything is sent, so a crash leaves them
-`sending` with a lease), sends them, and records each outcome in its own transaction. A
+`sending` with a lease), sends them, and records their outcomes as they come. A
 message whose sender crashed is taken over when its lease ends: resent with the same
 reference on a channel that de-duplicates on it, else reported failed, never sent twice.
 """
@@ -69,6 +69,15 @@ class Outcome:
 
 @dataclass
 class Dispatcher:
+    """Claims due messages in rounds and sends each round in its own task.
+
+    A round that takes longer than `patience` (a gateway that takes seconds to answer)
+    goes on sending while the next round is claimed, so it holds up its own messages, not
+    everyone's; at most `rounds` rounds send at once. Its outcomes are recorded in waves:
+    what finished within `patience` together, the rest as it finishes. A round that is
+    quicker (the usual case) ends before the next claim, which so finds more to take.
+    """
+
     sessions: SessionFactory
     transports: dict[str, Transport]
     limiters: dict[str, RateLimiter]  # channels through a gateway with a pace to keep
@@ -77,6 +86,8 @@ class Dispatcher:
     quiet: QuietHours = field(default_factory=QuietHours)
     lease: timedelta = timedelta(seconds=60)
     batch: int = 20
+    rounds: int = 4
+    patience: float = 0.25
     poll_seconds: float = 1.0
     after_commit: Callable[[], None] = lambda: None
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -86,40 +97,79 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Dispatch until cancelled; a failing round is logged and the next one tries again."""
-        while True:
-            try:
-                handled = await self.dispatch_due()
-            except Exception:
-                log.exception("dispatch_round_failed")
-                handled = 0
-            if handled:
-                continue
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_seconds):
-                    await self._wake.wait()
-            self._wake.clear()
+        free = asyncio.Semaphore(self.rounds)
+        sending: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                await free.acquire()
+                self._wake.clear()  # a wake from here on is for the next claim
+                claims = await self._claim()
+                if not claims:
+                    free.release()
+                    await self._wait()
+                    continue
+                task = asyncio.create_task(self._send_round(claims))
+                sending.add(task)
 
-    async def dispatch_due(self) -> int:
-        """One round: claim what is due, send it, and record every outcome in one
-        transaction; returns how many were handled. A crash before that commit leaves the
-        round's messages to be taken over after their lease, as above."""
-        async with self.sessions() as session:
-            claims = await service.claim_due(
-                session=session, now=self.clock(), lease=self.lease, limit=self.batch
-            )
-            await session.commit()
-        if not claims:
-            return 0
-        outcomes = await asyncio.gather(*(self._send(claim) for claim in claims))
-        async with self.sessions() as session:
-            held = await service.still_claimed(session=session, claims=claims)
-            for outcome in outcomes:
-                n = held.get(outcome.claim.notification.id)
-                if n is not None:  # else another dispatcher took it over meanwhile
-                    self._record(session, n, outcome)
-            await session.commit()
+                def finished(task: asyncio.Task[None]) -> None:
+                    sending.discard(task)
+                    free.release()
+
+                task.add_done_callback(finished)
+                await asyncio.wait({task}, timeout=self.patience)
+        finally:
+            for task in sending:
+                task.cancel()
+            await asyncio.gather(*sending, return_exceptions=True)
+
+    async def _wait(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.poll_seconds):
+                await self._wake.wait()
+
+    async def _claim(self) -> list[Claim]:
+        """Claim what is due, committed before anything is sent."""
+        try:
+            async with self.sessions() as session:
+                claims = await service.claim_due(
+                    session=session, now=self.clock(), lease=self.lease, limit=self.batch
+                )
+                await session.commit()
+        except Exception:
+            log.exception("dispatch_round_failed")
+            return []
+        return claims
+
+    async def _send_round(self, claims: list[Claim]) -> None:
+        """Send a round's messages and record their outcomes in waves. A crash before an
+        outcome is recorded leaves its message to be taken over after its lease, as above."""
+        pending = {asyncio.create_task(self._send(claim)) for claim in claims}
+        try:
+            while pending:
+                done, pending = await asyncio.wait(pending, timeout=self.patience)
+                if done:
+                    await self._record_wave([task.result() for task in done])
+        finally:  # cancelled: the sends still under way stop with the round
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _record_wave(self, outcomes: list[Outcome]) -> None:
+        try:
+            async with self.sessions() as session:
+                held = await service.still_claimed(
+                    session=session, claims=[outcome.claim for outcome in outcomes]
+                )
+                for outcome in outcomes:
+                    n = held.get(outcome.claim.notification.id)
+                    if n is not None:  # else another dispatcher took it over meanwhile
+                        self._record(session, n, outcome)
+                await session.commit()
+        except Exception:  # left `sending`: taken over when the lease ends, as above
+            log.exception("dispatch_record_failed")
+            return
         self.after_commit()
-        return len(claims)
+        self.wake()  # a case's next message may have waited for one of these
 
     async def _send(self, claim: Claim) -> Outcome:
         n = claim.notification

@@ -5,7 +5,8 @@ import asyncio
 from uuid import UUID
 
 from shared.contracts import NotificationFailed
-from tests.events import case_registered, stored
+from slrt.natsserver import NatsServer
+from tests.events import case_registered, publish, stored
 from tests.notify.conftest import StartNotify, sms_through
 from tests.notify.gateway import Gateway
 
@@ -113,6 +114,36 @@ async def test_the_gateway_rate_limit_is_kept(start_notify: StartNotify, gateway
     busiest = max(sum(start <= t <= start + 1.0 for t in times) for start in times)
     assert busiest <= rate + 1
     assert times[-1] - times[0] >= (len(times) - 1) / rate - 0.05
+
+
+async def test_a_slow_gateway_holds_up_its_own_message_and_no_later_one(
+    start_notify: StartNotify, gateway: Gateway
+) -> None:
+    gateway.behaviour.delay = 5.0
+    async with start_notify(**sms_through(gateway, send_timeout_seconds=10)) as notify:
+        by_sms = await notify.register(statuses=("sending",))
+        for_office = case_registered(phone=None)  # told through the village office's inbox
+        await notify.publish(for_office)
+        (told,) = await notify.wait_for(for_office.case_id)
+        (waiting,) = await notify.of_case(by_sms.case_id)
+    assert told["channel"] == "kotak_pesan" and told["status"] == "sent"
+    assert waiting["status"] == "sending"  # the gateway has not answered yet
+
+
+async def test_what_a_round_sent_is_recorded_without_waiting_for_a_slow_gateway(
+    start_notify: StartNotify, gateway: Gateway, provisioned_nats: NatsServer
+) -> None:
+    gateway.behaviour.delay = 5.0
+    # Waiting together before notify starts, they are queued together and claimed together.
+    by_sms, for_office = case_registered(phone="+6281234567890"), case_registered(phone=None)
+    for event in (by_sms, for_office):
+        await publish(provisioned_nats.url, event)
+    async with start_notify(**sms_through(gateway, send_timeout_seconds=10)) as notify:
+        (told,) = await notify.wait_for(for_office.case_id)
+        (waiting,) = await notify.of_case(by_sms.case_id)
+        assert told["status"] == "sent" and waiting["status"] == "sending"
+        (sent,) = await notify.wait_for(by_sms.case_id)  # and recorded once it is back
+    assert sent["status"] == "sent" and len(gateway.requests) == 1
 
 
 async def test_delivery_receipts_mark_messages_delivered_or_failed(
