@@ -342,8 +342,12 @@ async def record_step(
 
     A status change locks the case's row first: two events of one case are consumed at once
     (verval's and referral's, say), and on PostgreSQL the later commit would otherwise write
-    a status computed from what it read before the earlier one committed."""
-    case = await session.get(Case, event.case_id, with_for_update=status is not None)
+    a status computed from what it read before the earlier one committed.
+
+    Without autoflush: the steps of a batch's events are then written together at commit
+    rather than one flush per event (nothing pending changes the case row read here)."""
+    with session.no_autoflush:
+        case = await session.get(Case, event.case_id, with_for_update=status is not None)
     if case is None:
         raise NotYet(f"case {event.case_id} not (yet) known to intake")
     session.add(_timeline_entry(case.id, event, service, step, note))
