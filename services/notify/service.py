@@ -76,7 +76,6 @@ async def remember_recipient(*, session: AsyncSession, registered: CaseRegistere
         desa_code=registered.area.desa,
     )
     session.add(recipient)
-    await session.flush()
     return recipient
 
 
@@ -96,7 +95,19 @@ async def notify(
     their channel, their village office), if it is something they should hear.
 
     `recipient`, when the caller has it at hand: the session's identity map keeps only
-    objects someone refers to, so a get would read it again."""
+    objects someone refers to, so a get would read it again.
+
+    Its reads do not flush: what the session holds unwritten is the same batch's messages
+    (one event type per consumer) and recipients, and it reads other cases' recipients,
+    opt-outs, templates and messages about other events. So a batch's rows are written
+    together at commit instead of one flush per event (bench/RESULTS.md)."""
+    with session.no_autoflush:
+        return await _notify(session, event, timing, recipient)
+
+
+async def _notify(
+    session: AsyncSession, event: Event, timing: Timing, recipient: Recipient | None
+) -> Notification | None:
     recipient = recipient or await session.get(Recipient, event.case_id)
     if recipient is None:
         # case.registered is consumed separately and may not be applied yet: retry later.
@@ -166,8 +177,7 @@ async def _queue(
         desa_code=event.area.desa,
         trace_id=event.trace_id,
     )
-    session.add(notification)
-    await session.flush()  # the unique constraint refuses a second message for this event
+    session.add(notification)  # a second one for this event the unique constraint refuses
     return notification
 
 
