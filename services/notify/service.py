@@ -177,7 +177,7 @@ async def _queue(
         desa_code=event.area.desa,
         trace_id=event.trace_id,
     )
-    session.add(notification)  # a second one for this event the unique constraint refuses
+    session.add(notification)  # the unique constraint refuses a second one for this event
     return notification
 
 
