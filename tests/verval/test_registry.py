@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, inspect, select
 
-from services.verval import importer
+from services.verval import importer, service
 from services.verval.importer import ImportRefused, import_csv
 from services.verval.registry import Kind, Snapshot, current_view, snapshot_table
 from shared.contracts import CaseUpdated, Category
@@ -201,6 +201,25 @@ async def test_the_same_person_registered_twice_is_flagged_not_merged(
         "Kemungkinan kasus ganda" in f and "3317012001-2611-0001" in f for f in second["findings"]
     )
     assert person["nik"] not in " ".join(second["findings"])
+
+
+async def test_the_same_person_twice_in_one_batch_is_flagged_too(
+    verval: Verval, district: Path
+) -> None:
+    """A consumer applies a fetched batch in one transaction: the second case must see the
+    first, which is not written yet (no proposal is opened for these, whose lookup would
+    have written it)."""
+    person = presented_by_defect(district)[""]
+    first = registered_case(person, Category.OTHER)
+    second = registered_case(person, Category.OTHER).model_copy(
+        update={"registration_number": "3317-KAB-2611-0008"}
+    )
+    async with verval.runtime.sessions() as session:
+        one = await service.verify_case(session=session, registered=first, today=date.today())
+        two = await service.verify_case(session=session, registered=second, today=date.today())
+        await session.commit()
+    assert not any("Kemungkinan kasus ganda" in f for f in json.loads(one.findings_json))
+    assert any(first.registration_number in f for f in json.loads(two.findings_json))
 
 
 def test_the_generated_district_has_valid_unique_niks_and_every_defect(district: Path) -> None:
