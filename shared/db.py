@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, registry, sqlite
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio.session import _EXECUTE_OPTIONS
 from sqlalchemy.util import await_, greenlet_spawn, immutabledict
 from sqlalchemy.util.concurrency import in_greenlet
 from sqlmodel import SQLModel
@@ -157,8 +158,9 @@ class InlineSession(AsyncSession):
     async def exec(self, statement: Any, **kwargs: Any) -> Any:
         if not self._holds_connection():
             return await super().exec(statement, **kwargs)
+        # The options AsyncSession.exec gives every statement: its rows read at once.
         options = kwargs.pop("execution_options", None)
-        options = immutabledict(options).union(_BUFFERED) if options else _BUFFERED
+        options = immutabledict(options).union(_EXECUTE_OPTIONS) if options else _EXECUTE_OPTIONS
         return self.sync_session.exec(statement, execution_options=options, **kwargs)
 
     async def get(self, *args: Any, **kwargs: Any) -> Any:
@@ -183,10 +185,6 @@ class InlineSession(AsyncSession):
 
     async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
         self.sync_session.close()
-
-
-# What AsyncSession asks of every statement it runs: its rows read at once, not streamed.
-_BUFFERED = immutabledict({"prebuffer_rows": True})
 
 
 def session_factory(engine: AsyncEngine) -> SessionFactory:
