@@ -99,6 +99,11 @@ class Dispatcher:
         """Dispatch until cancelled; a failing round is logged and the next one tries again."""
         free = asyncio.Semaphore(self.rounds)
         sending: set[asyncio.Task[None]] = set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            sending.discard(task)
+            free.release()
+
         try:
             while True:
                 await free.acquire()
@@ -110,11 +115,6 @@ class Dispatcher:
                     continue
                 task = asyncio.create_task(self._send_round(claims))
                 sending.add(task)
-
-                def finished(task: asyncio.Task[None]) -> None:
-                    sending.discard(task)
-                    free.release()
-
                 task.add_done_callback(finished)
                 await asyncio.wait({task}, timeout=self.patience)
         finally:
