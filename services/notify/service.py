@@ -55,6 +55,8 @@ from shared.outbox import add_event
 
 ALL_CHANNELS = "semua"
 UNFINISHED = ("pending", "sending")
+# Where a session keeps the district's texts once read (template_text).
+_TEMPLATES = "notify.templates"
 
 
 @dataclass(frozen=True)
@@ -401,18 +403,21 @@ async def record_reply(*, session: AsyncSession, sender: str, text: str) -> str 
 
 async def template_text(*, session: AsyncSession, kind: str, channel: str) -> str:
     """The district's text for this kind on this channel, else for every channel, else the
-    built-in one."""
-    query = select(MessageTemplate.channel, MessageTemplate.body).where(
-        MessageTemplate.kind == kind, col(MessageTemplate.channel).in_([channel, ALL_CHANNELS])
-    )
-    own = dict((await session.exec(query)).all())  # one statement per message queued
-    return own.get(channel) or own.get(ALL_CHANNELS) or KINDS[kind].default
+    built-in one.
+
+    The district's texts are read once per session and kept in its `info`: a consumer's
+    batch then reads them once, not once per message (bench/RESULTS.md). A session is one
+    batch or one request, so an edit reaches every notify instance's next batch."""
+    own = session.info.get(_TEMPLATES)
+    if own is None:
+        own = session.info[_TEMPLATES] = await district_templates(session=session)
+    return own.get((kind, channel)) or own.get((kind, ALL_CHANNELS)) or KINDS[kind].default
 
 
 async def district_templates(*, session: AsyncSession) -> dict[tuple[str, str], str]:
     """The district's own texts by (kind, channel)."""
-    rows = (await session.exec(select(MessageTemplate))).all()
-    return {(row.kind, row.channel): row.body for row in rows}
+    query = select(MessageTemplate.kind, MessageTemplate.channel, MessageTemplate.body)
+    return {(kind, channel): body for kind, channel, body in (await session.exec(query)).all()}
 
 
 async def save_template(
@@ -426,6 +431,7 @@ async def save_template(
 ) -> MessageTemplate:
     """Replace a kind's text on a channel, after checking it renders (TemplateProblem)."""
     check_template(kind, body)
+    session.info.pop(_TEMPLATES, None)
     editor = principal.username
     own = await session.get(MessageTemplate, (kind, channel))
     if own is None:
@@ -445,6 +451,7 @@ async def reset_template(
     *, session: AsyncSession, kind: str, channel: str, principal: Principal
 ) -> None:
     """Back to the every-channel text (or the built-in one) for this kind and channel."""
+    session.info.pop(_TEMPLATES, None)
     own = await session.get(MessageTemplate, (kind, channel))
     if own is not None:
         await session.delete(own)

@@ -13,10 +13,15 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import event
 
+from services.notify import service
 from shared.auth import Role
+from shared.contracts import Category
+from shared.runtime import ServiceRuntime
 from slrt.natsserver import free_port
-from tests.notify.conftest import NOON_WIB, Clock, StartNotify
+from tests.events import case_registered
+from tests.notify.conftest import NOON_WIB, Clock, Notify, StartNotify
 from tests.notify.gateway import Gateway
 
 APP_SECRET = "meta-app-secret"
@@ -186,3 +191,52 @@ async def test_the_district_changes_what_is_said_and_a_broken_template_is_refuse
         assert (await notify.client.delete(url)).status_code == 204
         listed = (await notify.client.get("/api/templates")).json()
         assert not any(t["kind"] == "terdaftar" and t["customised"] for t in listed)
+        again = await notify.register()
+        (back,) = [m["body"] for m in notify.lines() if again.registration_number in m["body"]]
+        assert back.startswith("SLRT: Pengaduan Anda tercatat")  # the built-in text once more
+
+
+async def test_a_batch_reads_the_district_texts_once_and_the_next_batch_sees_an_edit(
+    start_notify: StartNotify,
+) -> None:
+    async with start_notify() as notify:
+        await notify.sign_in("kepala", Role.SECRETARIAT_HEAD)
+        url = "/api/templates/terdaftar/sms"
+        await notify.client.put(url, json={"body": "Teks pertama {{ nomor }}."})
+        first = await _queue_batch(notify, 3)
+        assert first == (["Teks pertama"] * 3, 1)
+
+        await notify.client.put(url, json={"body": "Teks kedua {{ nomor }}."})
+        assert await _queue_batch(notify, 2) == (["Teks kedua"] * 2, 1)
+
+
+async def _queue_batch(notify: Notify, count: int) -> tuple[list[str], int]:
+    """Queue `count` registrations' messages in one transaction, as the consumer does with a
+    batch: the texts' first words, and how many statements read the district's texts."""
+    runtime: ServiceRuntime = notify.app.state.runtime
+    reads: list[str] = []
+
+    def record(_: Any, __: Any, statement: str, *args: Any) -> None:
+        if "FROM message_template" in statement:
+            reads.append(statement)
+
+    bodies = []
+    async with runtime.sessions() as session:
+        engine = runtime.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            for _ in range(count):
+                registered = case_registered(phone="081234567890", category=Category.PKH)
+                recipient = await service.remember_recipient(session=session, registered=registered)
+                queued = await service.notify(
+                    session=session,
+                    event=registered,
+                    timing=notify.app.state.notify.timing(),
+                    recipient=recipient,
+                )
+                assert queued is not None
+                bodies.append(" ".join(queued.body.split()[:2]))
+            await session.commit()
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    return bodies, len(reads)
