@@ -4,7 +4,7 @@ import hashlib
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
-from sqlalchemy import delete, or_
+from sqlalchemy import bindparam, delete, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -158,7 +158,7 @@ async def public_status(
 
 async def find_by_idempotency_key(*, session: AsyncSession, key: str) -> Case | None:
     """The case an earlier submit with this key created, if any."""
-    return (await session.exec(select(Case).where(Case.idempotency_key == key))).first()
+    return (await session.exec(_CASE_BY_IDEMPOTENCY_KEY, params={"key": key})).first()
 
 
 async def register_case(
@@ -276,14 +276,20 @@ async def list_cases(
     )
 
 
+# The registration's reads, built once with their values as parameters: on SQLite building
+# a select took longer than running it (bench/RESULTS.md).
+_OPEN_CASE_OF_PERSON = select(Case).where(
+    Case.nik == bindparam("nik"),
+    Case.category == bindparam("category"),
+    col(Case.status).in_(OPEN_STATUSES),
+    Case.stage != Stage.RESOLVED_LOCALLY.value,
+)
+_CASE_BY_IDEMPOTENCY_KEY = select(Case).where(Case.idempotency_key == bindparam("key"))
+
+
 async def refuse_duplicate(*, session: AsyncSession, nik: str, category: Category) -> None:
-    query = select(Case).where(
-        Case.nik == nik,
-        Case.category == category.value,
-        col(Case.status).in_(OPEN_STATUSES),
-        Case.stage != Stage.RESOLVED_LOCALLY.value,
-    )
-    existing = (await session.exec(query)).first()
+    params = {"nik": nik, "category": category.value}
+    existing = (await session.exec(_OPEN_CASE_OF_PERSON, params=params)).first()
     if existing is not None:
         raise Refusal(
             409,
