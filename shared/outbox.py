@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -56,6 +56,22 @@ def add_event(session: AsyncSession, event: Event) -> None:
 
 def headers_for(row: OutboxMessage) -> dict[str, str]:
     return {"Nats-Msg-Id": str(row.event_id), TRACE_HEADER: row.trace_id}
+
+
+# The relay's two statements, built once: every cycle of every service runs them, and
+# building them took longer than running them on SQLite (bench/RESULTS.md).
+_PENDING = (
+    select(OutboxMessage)
+    .where(col(OutboxMessage.published_at).is_(None))
+    .order_by(col(OutboxMessage.id))
+    .limit(bindparam("limit"))
+)
+_MARK_PUBLISHED = (
+    update(OutboxMessage)
+    .where(col(OutboxMessage.id).in_(bindparam("ids", expanding=True)))
+    .values(published_at=bindparam("at"))
+    .execution_options(synchronize_session=False)  # a session of its own: nothing to sync
+)
 
 
 class OutboxRelay:
@@ -108,13 +124,7 @@ class OutboxRelay:
         de-duplication and every consumer's inbox make that harmless.
         """
         async with self._sessions() as session:
-            query = (
-                select(OutboxMessage)
-                .where(col(OutboxMessage.published_at).is_(None))
-                .order_by(col(OutboxMessage.id))
-                .limit(self._batch_size)
-            )
-            rows = (await session.exec(query)).all()
+            rows = (await session.exec(_PENDING, params={"limit": self._batch_size})).all()
         if not rows:
             return 0
         # Sent in order on one connection, so the stream stores them in order; the acks are
@@ -123,11 +133,8 @@ class OutboxRelay:
             *(self._publish(row.subject, row.payload.encode(), headers_for(row)) for row in rows)
         )
         async with self._sessions() as session:
-            await session.exec(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id).in_([row.id for row in rows]))
-                .values(published_at=datetime.now(UTC))
-            )
+            sent = {"ids": [row.id for row in rows], "at": datetime.now(UTC)}
+            await session.exec(_MARK_PUBLISHED, params=sent)
             await session.commit()
         return len(rows)
 
