@@ -147,18 +147,22 @@ _SIGNED_IN = (
 async def principal_for_token(*, session: AsyncSession, token: str) -> Principal | None:
     """The signed-in user a token belongs to, if the session is alive and the user active.
 
-    One statement: it runs before every request of every service."""
+    One statement: it runs before every request of every service. Its transaction ends
+    here, so the request holds no connection while it waits for something else (verval's
+    pre-check): on SQLite a service has one, and every other request would wait too."""
     params = {"token_hash": _token_hash(token), "now": _now()}
     user = (await session.exec(_SIGNED_IN, params=params)).first()
-    if user is None:
-        return None
-    return Principal(
-        username=user.username,
-        role=Role(user.role),
-        area_code=user.area_code,
-        agency=user.agency,
-        household_key=user.household_key,
-    )
+    principal = None
+    if user is not None:
+        principal = Principal(
+            username=user.username,
+            role=Role(user.role),
+            area_code=user.area_code,
+            agency=user.agency,
+            household_key=user.household_key,
+        )
+    await session.rollback()  # after reading `user`: a rollback expires it
+    return principal
 
 
 def request_token(request: Request, cookie_name: str) -> str | None:

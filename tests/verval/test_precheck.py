@@ -1,14 +1,18 @@
 """The desk's pre-check: intake asks verval over NATS request/reply while the citizen waits;
 when verval is away the desk still registers."""
 
+import asyncio
 import csv
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import nats
 import pytest
+from nats.aio.msg import Msg
 
 from services.verval.app import create_app
 from services.verval.settings import Settings
+from shared.contracts import PRECHECK_SUBJECT
 from slrt.natsserver import NatsServer
 from tests.intake.conftest import Intake, running_intake
 from tests.verval.conftest import load_district, registry_engine
@@ -93,3 +97,33 @@ async def test_without_verval_the_desk_is_told_and_still_registers(intake: Intak
         headers=await intake.auth("fo-sumber"),
     )
     assert bad.status_code == 422
+
+
+async def test_a_slow_verval_holds_up_only_the_desk_waiting_for_it(
+    intake: Intake, provisioned_nats: NatsServer
+) -> None:
+    """The desk's sign-in check reads the database; the wait for verval must not hold it
+    (SQLite has one connection per service: every other desk would wait too)."""
+    connection = await nats.connect(provisioned_nats.url)
+
+    async def answer_slowly(msg: Msg) -> None:
+        await asyncio.sleep(1.0)
+        await msg.respond(b"{}")
+
+    await connection.subscribe(PRECHECK_SUBJECT, queue="verval", cb=answer_slowly)
+    try:
+        headers = await intake.auth("fo-sumber")
+        asking = asyncio.create_task(
+            intake.client.post(
+                "/api/precheck",
+                json={"nik": "3317014507850001", "category": "pkh"},
+                headers=headers,
+            )
+        )
+        await asyncio.sleep(0.3)  # the desk is waiting for verval now
+        listed = await intake.client.get("/api/cases", headers=headers)
+        assert listed.status_code == 200
+        assert not asking.done()  # the other desk's list did not wait for verval's answer
+        assert (await asking).status_code == 503  # an answer intake cannot read
+    finally:
+        await connection.close()
