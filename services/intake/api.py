@@ -6,6 +6,7 @@ personal data and every change is written to the audit log.
 """
 
 from datetime import UTC, date, datetime
+from functools import partial
 from math import ceil
 from pathlib import Path
 from typing import Annotated
@@ -151,6 +152,7 @@ def _created(case: Case) -> CaseCreated:
         status=case.status,
         status_label=STATUS_LABELS[CaseStatus(case.status)],
         url=f"/api/cases/{case.id}",
+        precheck=case.precheck(),
     )
 
 
@@ -171,13 +173,13 @@ async def register_case(
         principal=principal,
         trace_id=current_trace_id(),
         idempotency_key=idempotency_key,
+        precheck=partial(precheck.ask_verval, runtime),
     )
-    if not created:
+    if created:
+        runtime.relay.wake()
+    else:
         response.status_code = 200
-        return _created(case)
-    runtime.relay.wake()
-    reply = await precheck.at_registration(runtime, session, case)
-    return _created(case).model_copy(update={"precheck": reply})
+    return _created(case)
 
 
 class PrecheckIn(SQLModel):

@@ -181,19 +181,22 @@ class Case(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, unique=True)
     created_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
-    # After the district closes the case, the citizen may rate it and, within 30 days,
-    # reopen it from the status page.
     # What verval answered at the desk (PrecheckReply as JSON), if it answered in time.
     precheck_json: str | None = None
+    # After the district closes the case, the citizen may rate it and, within 30 days,
+    # reopen it from the status page.
     closed_at: datetime | None = None
     rating: int | None = None
+    rating_comment: str | None = None
 
     def may_share(self) -> bool:
         """The citizen's data may go to programs outside the village: they consented, or
         their sub-district supervisor allowed it with a reason."""
         return self.consent_to_share or self.consent_override_by is not None
 
-    rating_comment: str | None = None
+    def precheck(self) -> PrecheckReply | None:
+        """Verval's answer at the desk, as kept with the case."""
+        return PrecheckReply.model_validate_json(self.precheck_json) if self.precheck_json else None
 
 
 class Document(SQLModel, table=True):
@@ -391,9 +394,7 @@ class CasePublic(CaseSummary):
             household={name: getattr(case, name) for name in HOUSEHOLD_FIELDS},
             consent_to_share=case.consent_to_share,
             consent_recorded_by=case.consent_recorded_by,
-            precheck=PrecheckReply.model_validate_json(case.precheck_json)
-            if case.precheck_json
-            else None,
+            precheck=case.precheck(),
             consent_recorded_at=case.consent_recorded_at,
             consent_override_by=case.consent_override_by,
             consent_override_reason=case.consent_override_reason,

@@ -5,9 +5,7 @@ the case anyway when it hears `case.registered`.
 """
 
 from pydantic import ValidationError
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.intake.models import Case
 from services.intake.settings import Settings
 from shared.contracts import PRECHECK_SUBJECT, Category, PrecheckReply, PrecheckRequest
 from shared.logging import get_logger
@@ -32,15 +30,3 @@ async def ask_verval(runtime: ServiceRuntime, nik: str, category: Category) -> P
     except Exception as exc:  # no responders, a dropped connection: the desk goes on
         log.warning("precheck_failed", error=type(exc).__name__)
     return None
-
-
-async def at_registration(
-    runtime: ServiceRuntime, session: AsyncSession, case: Case
-) -> PrecheckReply | None:
-    """Ask about a case just registered and keep the answer on it for the back office."""
-    reply = await ask_verval(runtime, case.nik, Category(case.category))
-    if reply is not None:
-        case.precheck_json = reply.model_dump_json()
-        session.add(case)
-        await session.commit()
-    return reply

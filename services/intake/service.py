@@ -1,6 +1,7 @@
 """Intake's use cases: register a case, show it, and record what other services did."""
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
@@ -44,6 +45,7 @@ from shared.contracts import (
     Category,
     Event,
     Person,
+    PrecheckReply,
 )
 from shared.db import as_utc, in_area, insert_on_conflict
 from shared.errors import Refusal, field_refusal
@@ -65,6 +67,11 @@ def require_area(principal: Principal, area_code: str) -> None:
         )
 
 
+# Asks verval what applies to a person (services.intake.precheck.ask_verval); None when
+# verval does not answer in time.
+Precheck = Callable[[str, Category], Awaitable[PrecheckReply | None]]
+
+
 async def submit_registration(
     *,
     session: AsyncSession,
@@ -73,11 +80,17 @@ async def submit_registration(
     principal: Principal,
     trace_id: str,
     idempotency_key: str | None,
+    precheck: Precheck,
 ) -> tuple[Case, bool]:
     """Register a case for an operator; returns (case, created). A repeated key returns the
-    case the first submit created, so a retry over a flaky connection makes one case."""
+    case the first submit created, so a retry over a flaky connection makes one case.
+
+    Verval is asked before the registration's transaction, and its answer saved with the
+    case: the session holds no connection while verval answers, and the case is written
+    once (bench/RESULTS.md)."""
     require_role(principal, REGISTRARS, "mendaftarkan kasus")
     require_area(principal, data.desa_code)
+    reply = await precheck(data.nik, data.category)
     if idempotency_key and (
         earlier := await find_by_idempotency_key(session=session, key=idempotency_key)
     ):
@@ -90,6 +103,7 @@ async def submit_registration(
             principal=principal,
             trace_id=trace_id,
             idempotency_key=idempotency_key,
+            precheck=reply,
         )
     except IntegrityError:
         # The same key submitted twice at once: the other request saved the case.
@@ -169,6 +183,7 @@ async def register_case(
     principal: Principal,
     trace_id: str,
     idempotency_key: str | None,
+    precheck: PrecheckReply | None = None,
 ) -> Case:
     """Save a new case, its first timeline step and its `case.registered` event together."""
     try:
@@ -187,6 +202,7 @@ async def register_case(
         # Consent is recorded with who took it and when: the referral may rely on it.
         consent_recorded_by=principal.username if data.consent_to_share else None,
         consent_recorded_at=datetime.now(UTC) if data.consent_to_share else None,
+        precheck_json=precheck.model_dump_json() if precheck else None,
         **data.model_dump(),
     )
     event = CaseRegistered(

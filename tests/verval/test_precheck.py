@@ -74,11 +74,14 @@ async def test_the_desk_hears_dtks_programs_and_the_window_before_registering(
 async def test_registration_keeps_the_answer_on_the_case(
     intake: Intake, verval_running: None
 ) -> None:
-    created = await intake.register()
+    created = await intake.register(headers={"Idempotency-Key": "desk-1"})
     assert created.status_code == 201
     assert created.json()["precheck"]["registry_loaded"] is True
     page = (await intake.get(created.json()["url"])).json()
-    assert page["precheck"] is not None
+    assert page["precheck"] == created.json()["precheck"]
+    again = await intake.register(headers={"Idempotency-Key": "desk-1"})  # a retried submit
+    assert again.status_code == 200 and again.json()["id"] == created.json()["id"]
+    assert again.json()["precheck"] == created.json()["precheck"]  # the answer kept
 
 
 async def test_without_verval_the_desk_is_told_and_still_registers(intake: Intake) -> None:

@@ -6,6 +6,7 @@ API refuses, with the same words.
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
@@ -302,6 +303,7 @@ async def submit_case(
             principal=principal,
             trace_id=current_trace_id(),
             idempotency_key=key,
+            precheck=partial(precheck.ask_verval, runtime),
         )
     except ValidationError as exc:
         errors = field_errors(exc.errors())
@@ -322,7 +324,6 @@ async def submit_case(
         )
     if created:
         runtime.relay.wake()
-        await precheck.at_registration(runtime, session, case)
     return RedirectResponse(f"/kasus/{case.id}?baru=1", status_code=303)
 
 
