@@ -213,9 +213,13 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def insert_on_conflict(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
+def dialect_of(session: AsyncSession) -> str:
+    """ "sqlite" or "postgresql": the database the session talks to."""
+    return session.sync_session.get_bind().dialect.name
+
+
+def insert_on_conflict(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
     """INSERT with the dialect's ON CONFLICT clauses (both databases have them, spelt alike)."""
-    dialect = session.sync_session.get_bind().dialect.name
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 

@@ -11,7 +11,7 @@ from uuid import UUID
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.db import insert_on_conflict
+from shared.db import dialect_of, insert_on_conflict
 
 
 class InboxEntry(SQLModel, table=True):
@@ -32,7 +32,7 @@ async def claim(session: AsyncSession, *, consumer: str, event_ids: list[UUID]) 
     table = InboxEntry.__table__  # type: ignore[attr-defined]
     now = datetime.now(UTC)
     rows = [{"consumer": consumer, "event_id": i, "applied_at": now} for i in set(event_ids)]
-    statement = insert_on_conflict(session, table).on_conflict_do_nothing()
+    statement = insert_on_conflict(dialect_of(session), table).on_conflict_do_nothing()
     # The rows as parameters, not in the statement: its compiled form is then cached.
     result = await session.exec(statement.returning(table.c.event_id), params=rows)
     return set(result.scalars())

@@ -1,5 +1,6 @@
 """Intake's use cases: register a case, show it, and record what other services did."""
 
+import functools
 import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -7,6 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import bindparam, delete, or_
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,7 +49,7 @@ from shared.contracts import (
     Person,
     PrecheckReply,
 )
-from shared.db import as_utc, in_area, insert_on_conflict
+from shared.db import as_utc, dialect_of, in_area, insert_on_conflict
 from shared.errors import Refusal, field_refusal
 from shared.logging import current_trace_id
 from shared.outbox import add_event
@@ -320,16 +322,23 @@ async def refuse_duplicate(*, session: AsyncSession, nik: str, category: Categor
 async def _next_sequence(session: AsyncSession, desa_code: str, today: date) -> int:
     """The desa's next sequence number this month. One upsert creates the month's counter or
     bumps it, under the row's lock, so concurrent registrations never share a number."""
+    counter = {"desa_code": desa_code, "period": f"{today:%Y%m}", "last": 1}
+    upsert = _sequence_upsert(dialect_of(session))
+    return int((await session.exec(upsert, params=counter)).scalar_one())
+
+
+@functools.cache
+def _sequence_upsert(dialect: str) -> ReturningInsert[tuple[int]]:
+    """Built once per kind of database, like the registration's reads above; the counter's
+    values are the parameters."""
     counter = RegistrationCounter.__table__  # type: ignore[attr-defined]
-    statement = (
-        insert_on_conflict(session, counter)
-        .values(desa_code=desa_code, period=f"{today:%Y%m}", last=1)
+    return (
+        insert_on_conflict(dialect, counter)
         .on_conflict_do_update(
             index_elements=["desa_code", "period"], set_={"last": counter.c.last + 1}
         )
         .returning(counter.c.last)
     )
-    return int((await session.exec(statement)).scalar_one())
 
 
 async def get_case(
