@@ -214,7 +214,7 @@ def as_utc(moment: datetime) -> datetime:
 
 
 def dialect_of(session: AsyncSession) -> str:
-    """ "sqlite" or "postgresql": the database the session talks to."""
+    """The kind of database the session talks to: "sqlite" or "postgresql"."""
     return session.sync_session.get_bind().dialect.name
 
 
