@@ -31,6 +31,7 @@ from nats.js import JetStreamContext
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared import inbox
+from shared.cancellation import raise_if_cancelled
 from shared.contracts import ContractError, Event, parse_event
 from shared.db import SessionFactory
 from shared.logging import TRACE_HEADER, get_logger, mask_personal_numbers
@@ -91,6 +92,7 @@ class EventConsumer(Generic[E]):
         sub = await js.pull_subscribe_bind(self.durable, stream=self.streams.consume)
         try:
             while True:
+                raise_if_cancelled()
                 await self._next_batch(js, sub)
         finally:
             # Left subscribed, the connection's drain at shutdown would wait for it in vain.

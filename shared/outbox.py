@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, func, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.cancellation import raise_if_cancelled
 from shared.contracts import Event
 from shared.db import SessionFactory
 from shared.logging import TRACE_HEADER, get_logger
@@ -98,6 +99,7 @@ class OutboxRelay:
     async def run(self) -> None:
         """Relay until cancelled; a failed publish backs off and retries the same rows."""
         while True:
+            raise_if_cancelled()
             try:
                 published = await self.publish_pending()
                 self._failures = 0
@@ -108,8 +110,8 @@ class OutboxRelay:
                 continue
             if published == self._batch_size:
                 continue
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
-            # that arrives as the event is set, and the relay would then never stop.
+            # asyncio.timeout, not wait_for, which can swallow a cancellation (see
+            # shared.cancellation): this wait happens at every turn.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._poll_seconds):
                     await self._wake.wait()

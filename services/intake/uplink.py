@@ -18,6 +18,7 @@ from fastapi import Request
 from nats.js import JetStreamContext
 from nats.js.api import StreamSourceInfo
 
+from shared.cancellation import raise_if_cancelled
 from shared.edge import DISTRICT_STREAM, UPLINK_DURABLE
 from shared.logging import get_logger
 from shared.outbox import mark_arrived, not_arrived_count
@@ -66,6 +67,7 @@ async def keep_receipts(runtime: ServiceRuntime) -> None:
     sub = await js.pull_subscribe_bind(UPLINK_DURABLE, stream=DISTRICT_STREAM)
     try:
         while True:
+            raise_if_cancelled()
             await _receive_receipts(runtime, sub)
     finally:
         # Left subscribed, the connection's drain at shutdown would wait for it in vain.
@@ -96,6 +98,7 @@ def link_watcher(status: LinkStatus) -> Callable[[ServiceRuntime], Coroutine[Any
 
     async def watch_link(runtime: ServiceRuntime) -> None:
         while True:
+            raise_if_cancelled()
             status.reachable = await _reachable(runtime)
             with contextlib.suppress(Exception):  # the database busy: keep the last count
                 async with runtime.sessions() as session:

@@ -20,6 +20,7 @@ from services.notify.channels import DeliveryError, Outgoing, Transport
 from services.notify.domain import QuietHours, RetryPolicy
 from services.notify.models import Notification
 from services.notify.service import Claim, Timing
+from shared.cancellation import raise_if_cancelled
 from shared.db import SessionFactory
 from shared.logging import get_logger
 
@@ -106,6 +107,7 @@ class Dispatcher:
 
         try:
             while True:
+                raise_if_cancelled()
                 await free.acquire()
                 self._wake.clear()  # a wake from here on is for the next claim
                 claims = await self._claim()

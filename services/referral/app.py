@@ -10,6 +10,7 @@ from services.referral.models import TABLES
 from services.referral.settings import Settings
 from services.referral.web import pages, settings_pages
 from shared.accounts import seed_demo_district
+from shared.cancellation import raise_if_cancelled
 from shared.logging import get_logger
 from shared.runtime import ServiceRuntime, create_service_app
 
@@ -28,6 +29,7 @@ async def overdue_scheduler(runtime: ServiceRuntime) -> None:
     settings = runtime.settings
     interval = settings.overdue_check_seconds if isinstance(settings, Settings) else 60.0
     while True:
+        raise_if_cancelled()
         try:
             async with runtime.sessions() as session:
                 raised = await service.raise_overdue(session=session, now=datetime.now(UTC))

@@ -13,6 +13,7 @@ from services.verval.settings import Settings
 from services.verval.web import pages
 from shared.accounts import seed_demo_district
 from shared.areas import WIB
+from shared.cancellation import raise_if_cancelled
 from shared.logging import get_logger
 from shared.runtime import ServiceRuntime, create_service_app
 from shared.web import area_namer
@@ -53,6 +54,7 @@ def every(seconds: float, job: Job) -> Callable[[ServiceRuntime], Coroutine[Any,
 
     async def loop(runtime: ServiceRuntime) -> None:
         while True:
+            raise_if_cancelled()
             try:
                 await job(runtime)
             except Exception:

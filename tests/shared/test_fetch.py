@@ -9,6 +9,7 @@ import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 
 import shared.consumer
+from shared.cancellation import raise_if_cancelled
 from slrt.natsserver import NatsServer
 
 
@@ -31,6 +32,7 @@ async def test_a_message_reaching_an_idle_consumer_is_handed_over_at_once(
         await js.add_consumer("IDLE", config)
         sub = await js.pull_subscribe_bind(f"d{i}", "IDLE")
         while True:
+            raise_if_cancelled()  # the stop at the end must not be swallowed (a hang)
             try:
                 messages = await shared.consumer._fetch(sub)
             except TimeoutError:
