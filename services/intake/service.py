@@ -49,7 +49,7 @@ from shared.contracts import (
     Person,
     PrecheckReply,
 )
-from shared.db import as_utc, dialect_of, in_area, insert_on_conflict
+from shared.db import as_utc, dialect_of, get_by_key, in_area, insert_on_conflict
 from shared.errors import Refusal, field_refusal
 from shared.logging import current_trace_id
 from shared.outbox import add_event
@@ -385,7 +385,7 @@ async def record_step(
             found = await session.exec(_CASE_EXISTS, params={"case_id": event.case_id})
             known = found.first() is not None
         else:
-            case = await session.get(Case, event.case_id, with_for_update=True)
+            case = await get_by_key(session, Case, event.case_id, lock=True)
             known = case is not None
     if not known:
         raise NotYet(f"case {event.case_id} not (yet) known to intake")

@@ -50,6 +50,7 @@ from shared.contracts import (
     NotificationSent,
     ReferralOverdue,
 )
+from shared.db import get_by_key
 from shared.identity import normalise_phone
 from shared.outbox import add_event
 
@@ -110,7 +111,7 @@ async def notify(
 async def _notify(
     session: AsyncSession, event: Event, timing: Timing, recipient: Recipient | None
 ) -> Notification | None:
-    recipient = recipient or await session.get(Recipient, event.case_id)
+    recipient = recipient or await get_by_key(session, Recipient, event.case_id)
     if recipient is None:
         # case.registered is consumed separately and may not be applied yet: retry later.
         raise NotYet(f"recipient of case {event.case_id} not known yet")
@@ -120,7 +121,9 @@ async def _notify(
     message = message_for(event, registration_number=recipient.registration_number)
     if message is None:
         return None
-    opted_out = bool(recipient.phone) and await session.get(OptOut, recipient.phone) is not None
+    opted_out = (
+        bool(recipient.phone) and await get_by_key(session, OptOut, recipient.phone) is not None
+    )
     route = citizen_route(
         contact=recipient.contact,  # type: ignore[arg-type]
         phone=recipient.phone,
