@@ -231,6 +231,12 @@ def in_area(column: Any, area_code: str) -> ColumnElement[bool]:
     return or_(column == area_code, column.startswith(area_code + "."))
 
 
+def pending(session: AsyncSession, model: type[M]) -> list[M]:
+    """The `model` objects added to the session and not written yet: a batch's earlier
+    events' rows, seen without the flush a query would make to read them back."""
+    return [item for item in session.new if isinstance(item, model)]
+
+
 async def get_by_key(
     session: AsyncSession, model: type[M], key: Any, *, lock: bool = False
 ) -> M | None:

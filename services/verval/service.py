@@ -36,6 +36,7 @@ from shared.contracts import (
     PrecheckReply,
     PrecheckRequest,
 )
+from shared.db import pending
 from shared.outbox import add_event
 
 
@@ -105,14 +106,14 @@ async def _other_cases(session: AsyncSession, key: str, case_id: UUID) -> list[E
     those stored, and those verified earlier in the same batch, which the session holds
     unwritten. Looking at those directly, rather than flushing them to read them back,
     lets a batch's verifications be written together at commit (bench/RESULTS.md)."""
-    pending = [
+    unwritten = [
         EarlierCase(v.registration_number, v.desa_code, v.category)
-        for v in session.new
-        if isinstance(v, Verification) and v.person_key == key and v.case_id != case_id
+        for v in pending(session, Verification)
+        if v.person_key == key and v.case_id != case_id
     ]
     with session.no_autoflush:
         stored = await _stored_cases(session, key, case_id)
-    return list(dict.fromkeys([*stored, *pending]))[:5]
+    return list(dict.fromkeys([*stored, *unwritten]))[:5]
 
 
 # Built once, with its values as parameters: building it took longer than running it.
