@@ -5,9 +5,11 @@ redelivered event finds its id and is acknowledged without being applied again, 
 happen exactly once although JetStream delivers at least once.
 """
 
+import functools
 from datetime import UTC, datetime
 from uuid import UUID
 
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,10 +31,16 @@ async def claim(session: AsyncSession, *, consumer: str, event_ids: list[UUID]) 
     returned. An instance racing another on the same event waits for the other's
     transaction (PostgreSQL's unique index, SQLite's write lock) and then skips it.
     """
-    table = InboxEntry.__table__  # type: ignore[attr-defined]
     now = datetime.now(UTC)
     rows = [{"consumer": consumer, "event_id": i, "applied_at": now} for i in set(event_ids)]
-    statement = insert_on_conflict(dialect_of(session), table).on_conflict_do_nothing()
     # The rows as parameters, not in the statement: its compiled form is then cached.
-    result = await session.exec(statement.returning(table.c.event_id), params=rows)
+    result = await session.exec(_claim_insert(dialect_of(session)), params=rows)
     return set(result.scalars())
+
+
+@functools.cache
+def _claim_insert(dialect: str) -> ReturningInsert[tuple[UUID]]:
+    """Built once per kind of database, as intake's counter upsert: every consumer's batch
+    runs it."""
+    table = InboxEntry.__table__  # type: ignore[attr-defined]
+    return insert_on_conflict(dialect, table).on_conflict_do_nothing().returning(table.c.event_id)
