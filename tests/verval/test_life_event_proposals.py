@@ -220,13 +220,17 @@ async def test_desks_are_answered_while_the_life_event_scan_runs(
             asked.append(asyncio.create_task(precheck()))
 
     asked: list[asyncio.Task[None]] = []
+    await precheck()  # PostgreSQL's pool then holds a connection ready, as in a running service
     monkeypatch.setattr(life_event_service, "_household", household)
     async with sessions() as session:
         result = await life_event_service.scan(session, TODAY)
     await asyncio.gather(*asked)
     await engine.dispose()
     assert result is not None and result.households >= 3 * HOUSEHOLDS_PER_TRANSACTION
-    assert 2 <= progress["read_after"] <= HOUSEHOLDS_PER_TRANSACTION  # at the first commit
+    if database_url.startswith("sqlite"):  # its one connection is free at the first commit
+        assert 2 <= progress["read_after"] <= HOUSEHOLDS_PER_TRANSACTION
+    # PostgreSQL's pool has a second connection: the desk's read need not wait for a commit,
+    # and how many households the scan gets through meanwhile depends on the cores' load.
     assert progress["answered_after"] < result.households  # not after the whole scan
 
 
