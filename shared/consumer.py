@@ -11,8 +11,9 @@ The dead-letter publish goes through JetStream and is awaited before the origina
 terminated, so nothing is dropped between the two.
 
 Each durable consumer is a loop fetching what waits (up to FETCH_BATCH messages) and
-applying the batch's events in one transaction; when one of them fails, the batch is rolled
-back and its events applied one at a time, so the failing one alone is retried. The loop
+applying the batch's events in one transaction; one that must wait is left out of it, and
+when one fails, the batch is rolled back and its events applied one at a time, so the
+failing one alone is retried. The loop
 uses nats-py's pull subscription directly: FastStream's subscriber spent ~400 µs of CPU per
 message on its dependency injection and a worker-thread hop, against ~50 µs for a fetch and
 an ack (bench/RESULTS.md, 2026-11-24).
@@ -64,7 +65,14 @@ PAUSE_AFTER_FAILURE_SECONDS = 1.0
 
 
 class NotYet(Exception):
-    """The effect depends on another event this service has not applied yet: try later."""
+    """The effect depends on another event this service has not applied yet: try later.
+
+    Raise it before changing anything in the session: the other events of the batch are
+    then applied in the same transaction without this one."""
+
+
+# How an event of a batch went: applied now (True), applied before (False), or waiting.
+Outcome = bool | NotYet
 
 
 def retry_delay(attempt: int) -> float:
@@ -126,56 +134,79 @@ class EventConsumer(Generic[E]):
             except ContractError as exc:
                 with self._logging_context(msg):
                     await self.dead_letter(js, msg, reason=str(exc))
-        applied = None
+        outcomes = None
         if len(events) > 1:
             # If one fails, each again on its own, so only the failing one is retried.
             with contextlib.suppress(Exception):
-                applied = await self._apply(events)
-        if applied is None:
+                outcomes = await self._apply(events)
+        if outcomes is None:
             for msg, event in events:
                 await self._handle_one(js, msg, event)
             return
-        for (msg, event), fresh in zip(events, applied, strict=True):
-            await msg.ack()
+        for (msg, event), outcome in zip(events, outcomes, strict=True):
             with self._logging_context(msg, event):
-                log.info("event_consumed", applied=fresh)
-        if any(applied):
+                await self._settle(js, msg, outcome)
+        if any(outcome is True for outcome in outcomes):
             self.after_commit()
 
-    async def _apply(self, events: list[tuple[Msg, E]]) -> list[bool]:
+    async def _apply(self, events: list[tuple[Msg, E]]) -> list[Outcome]:
         """Apply the events and record them in the inbox in one transaction: for each, True
-        if applied now, False if it had been (or came earlier in the same batch)."""
-        applied = []
+        if applied now, False if it had been (or came earlier in the same batch), NotYet if
+        it must wait for another event.
+
+        An event that must wait is left out and the others applied: applying each of them
+        alone instead cost a transaction per event, and at 150 cases/s one case in five
+        has a step that reaches notify before its registration (bench/RESULTS.md). That
+        takes an effect that raises NotYet before changing anything; one that did change
+        the session fails the batch, which is then applied one event at a time."""
+        outcomes: list[Outcome] = []
         async with self.sessions() as session:
             ids = [event.event_id for _, event in events]
             fresh = await inbox.claim(session, consumer=self.durable, event_ids=ids)
             for msg, event in events:
-                first = event.event_id in fresh
+                outcome: Outcome = event.event_id in fresh
                 fresh.discard(event.event_id)
-                if first:
+                if outcome:
                     with self._logging_context(msg, event):
-                        await self.apply(session, event)
-                applied.append(first)
+                        outcome = await self._apply_one(session, event)
+                outcomes.append(outcome)
             await session.commit()
-        return applied
+        return outcomes
+
+    async def _apply_one(self, session: AsyncSession, event: E) -> Outcome:
+        before = _changes(session)
+        try:
+            await self.apply(session, event)
+        except NotYet as exc:
+            if _changes(session) != before:
+                raise
+            await inbox.release(session, consumer=self.durable, event_id=event.event_id)
+            return exc
+        return True
 
     async def _handle_one(self, js: JetStreamContext, msg: Msg, event: E) -> None:
-        attempt = _attempt(msg)
         with self._logging_context(msg, event):
             try:
-                (applied,) = await self._apply([(msg, event)])
+                (outcome,) = await self._apply([(msg, event)])
             except NotYet as exc:
-                reason = f"waiting: {exc}"
-                await self._retry_or_dead_letter(js, msg, reason, attempt, self.waiting_attempts)
-                return
+                outcome = exc
             except Exception as exc:  # any failure of the effect is retried, then dead-lettered
                 reason = f"{type(exc).__name__}: {exc}"
-                await self._retry_or_dead_letter(js, msg, reason, attempt, self.max_attempts)
+                await self._retry_or_dead_letter(js, msg, reason, _attempt(msg), self.max_attempts)
                 return
-            await msg.ack()
-            if applied:
+            await self._settle(js, msg, outcome)
+            if outcome is True:
                 self.after_commit()
-            log.info("event_consumed", applied=applied)
+
+    async def _settle(self, js: JetStreamContext, msg: Msg, outcome: Outcome) -> None:
+        """After the commit: acknowledge an applied (or earlier applied) event; one that
+        waits is delivered again later."""
+        if isinstance(outcome, NotYet):
+            reason = f"waiting: {outcome}"
+            await self._retry_or_dead_letter(js, msg, reason, _attempt(msg), self.waiting_attempts)
+            return
+        await msg.ack()
+        log.info("event_consumed", applied=outcome)
 
     async def _retry_or_dead_letter(
         self, js: JetStreamContext, msg: Msg, reason: str, attempt: int, limit: int
@@ -242,6 +273,11 @@ async def _fetch(sub: PullSubscription) -> list[Msg]:
         return first + await sub.fetch(FETCH_BATCH - 1, timeout=FETCH_MORE_SECONDS)
     except TimeoutError:
         return first
+
+
+def _changes(session: AsyncSession) -> tuple[int, int, int]:
+    """How many objects the session would add, update and delete at commit."""
+    return len(session.new), len(session.dirty), len(session.deleted)
 
 
 def _attempt(msg: Msg) -> int:

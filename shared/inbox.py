@@ -9,8 +9,9 @@ import functools
 from datetime import UTC, datetime
 from uuid import UUID
 
+from sqlalchemy import bindparam, delete
 from sqlalchemy.sql.dml import ReturningInsert
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.db import dialect_of, insert_on_conflict
@@ -44,3 +45,15 @@ def _claim_insert(dialect: str) -> ReturningInsert[tuple[UUID]]:
     runs it."""
     table = InboxEntry.__table__  # type: ignore[attr-defined]
     return insert_on_conflict(dialect, table).on_conflict_do_nothing().returning(table.c.event_id)
+
+
+async def release(session: AsyncSession, *, consumer: str, event_id: UUID) -> None:
+    """Undo this transaction's claim of one event: it was not applied, and its next
+    delivery must be."""
+    await session.exec(_RELEASE, params={"consumer": consumer, "event_id": event_id})
+
+
+_RELEASE = delete(InboxEntry).where(
+    col(InboxEntry.consumer) == bindparam("consumer"),
+    col(InboxEntry.event_id) == bindparam("event_id"),
+)

@@ -281,6 +281,55 @@ async def test_a_failing_event_is_retried_alone_and_the_rest_of_its_batch_applie
     assert tries.count(poison) == MAX_ATTEMPTS + 1  # in the batch once, then alone each time
 
 
+async def test_an_event_that_must_wait_is_left_out_and_the_rest_of_its_batch_applied_together(
+    harness: Harness,
+) -> None:
+    """Applying each of the others alone cost a transaction per event (bench/RESULTS.md)."""
+    events = await _publish_events(harness, 10)
+    early = events[4].case_id
+    sessions: list[tuple[UUID, AsyncSession]] = []
+
+    async def waits_once(session: AsyncSession, event: CaseRegistered) -> None:
+        sessions.append((event.case_id, session))
+        if event.case_id == early and len([c for c, _ in sessions if c == early]) == 1:
+            raise NotYet("its registration is not applied yet")
+        session.add(Applied(case_id=event.case_id))
+
+    await start_consumer(harness, waits_once)
+    await wait_until(lambda: _count_is(harness, 10))
+    first_batch = {id(s) for c, s in sessions if c != early}
+    assert len(sessions) == 11 and len(first_batch) == 1  # the nine once, together
+    tries = [s for c, s in sessions if c == early]
+    assert id(tries[0]) in first_batch and id(tries[1]) not in first_batch  # then again later
+    async with harness.sessions() as session:
+        applied = (await session.exec(select(Applied.case_id))).all()
+    assert sorted(applied) == sorted(e.case_id for e in events)  # each once
+
+
+async def test_an_event_that_must_wait_after_changing_the_session_fails_its_batch(
+    harness: Harness,
+) -> None:
+    """Its change must not be committed with the others while the event is retried."""
+    events = await _publish_events(harness, 10)
+    early = events[4].case_id
+    tries: list[UUID] = []
+
+    async def changes_then_waits(session: AsyncSession, event: CaseRegistered) -> None:
+        tries.append(event.case_id)
+        session.add(Applied(case_id=event.case_id))
+        if event.case_id == early and tries.count(early) == 1:
+            raise NotYet("its registration is not applied yet")
+
+    await start_consumer(harness, changes_then_waits)
+    await wait_until(lambda: _count_is(harness, 10))
+    await asyncio.sleep(0.3)  # nothing applied twice comes after
+    async with harness.sessions() as session:
+        applied = (await session.exec(select(Applied.case_id))).all()
+    assert sorted(applied) == sorted(e.case_id for e in events)
+    # The batch stopped at it, and each was then applied alone.
+    assert [tries.count(e.case_id) for e in events] == [2] * 5 + [1] * 5
+
+
 async def test_the_consumer_keeps_working_when_a_dead_letter_cannot_be_stored(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
