@@ -36,6 +36,7 @@ from shared.cancellation import raise_if_cancelled
 from shared.contracts import ContractError, Event, parse_event
 from shared.db import SessionFactory
 from shared.logging import TRACE_HEADER, get_logger, mask_personal_numbers
+from shared.responder import Responder
 from shared.topology import (
     DISTRICT_STREAMS,
     MAX_ATTEMPTS,
@@ -286,14 +287,19 @@ def _attempt(msg: Msg) -> int:
 
 @dataclass
 class Consumers:
-    """A service's durable consumers; they run once the broker is connected."""
+    """A service's durable consumers, and what it answers on core NATS (`responders`);
+    they run once the broker is connected."""
 
     all: list[EventConsumer[Any]] = field(default_factory=list)
+    responders: list[Responder] = field(default_factory=list)
     _tasks: list["asyncio.Task[None]"] = field(default_factory=list)
 
     def start(self, connection: NatsClient) -> None:
         js = connection.jetstream()
         self._tasks = [asyncio.create_task(c.run(js), name=c.durable) for c in self.all]
+        self._tasks += [
+            asyncio.create_task(r.run(connection), name=r.subject) for r in self.responders
+        ]
 
     async def stop(self) -> None:
         for task in self._tasks:

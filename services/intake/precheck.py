@@ -21,10 +21,12 @@ async def ask_verval(runtime: ServiceRuntime, nik: str, category: Category) -> P
     settings = runtime.settings
     timeout = settings.precheck_timeout_seconds if isinstance(settings, Settings) else 0.8
     try:
-        reply = await runtime.broker.request(
-            request.model_dump_json().encode(), PRECHECK_SUBJECT, timeout=timeout
+        # nats-py's request, not the broker's: a tenth of a millisecond less CPU per ask
+        # (shared/responder.py).
+        reply = await runtime.broker.connection.request(
+            PRECHECK_SUBJECT, request.model_dump_json().encode(), timeout=timeout
         )
-        return PrecheckReply.model_validate_json(reply.body)
+        return PrecheckReply.model_validate_json(reply.data)
     except (TimeoutError, ValidationError) as exc:
         log.warning("precheck_unanswered", error=type(exc).__name__)
     except Exception as exc:  # no responders, a dropped connection: the desk goes on

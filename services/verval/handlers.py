@@ -14,6 +14,7 @@ from shared.contracts import (
     PrecheckReply,
     PrecheckRequest,
 )
+from shared.responder import Responder
 from shared.runtime import ServiceRuntime
 
 
@@ -26,11 +27,14 @@ async def on_case(session: AsyncSession, event: CaseRegistered | CaseUpdated) ->
 def answer_prechecks(runtime: ServiceRuntime) -> None:
     """Reply on PRECHECK_SUBJECT (core NATS, a queue group so instances share the load)."""
 
-    @runtime.broker.subscriber(PRECHECK_SUBJECT, queue="verval")
     async def on_precheck(request: PrecheckRequest) -> PrecheckReply:
         async with runtime.sessions() as session:
             today = datetime.now(WIB).date()
             return await service.precheck(session=session, request=request, today=today)
+
+    runtime.consumers.responders.append(
+        Responder(PRECHECK_SUBJECT, "verval", PrecheckRequest, on_precheck)
+    )
 
 
 def subscribe_all(runtime: ServiceRuntime) -> None:
