@@ -113,7 +113,9 @@ async def test_the_gateway_rate_limit_is_kept(start_notify: StartNotify, gateway
     # of them; unpaced, all twelve would arrive within a fraction of a second.
     busiest = max(sum(start <= t <= start + 1.0 for t in times) for start in times)
     assert busiest <= rate + 1
-    assert times[-1] - times[0] >= (len(times) - 1) / rate - 0.05
+    # From the second on: the first arrives late by as long as connecting to the gateway
+    # takes, 0.12 s once on busy cores, which brought the second within 0.08 s of it.
+    assert times[-1] - times[1] >= (len(times) - 2) / rate - 0.05
 
 
 async def test_a_slow_gateway_holds_up_its_own_message_and_no_later_one(
