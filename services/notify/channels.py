@@ -69,7 +69,9 @@ class LocalFileTransport:
                 "subject": message.subject,
                 "body": message.body,
             }
-            await asyncio.to_thread(self._append, json.dumps(line) + "\n")
+            # In the loop, not a worker thread: appending a line takes about 6 µs of CPU,
+            # the hop to a thread and back about 100 µs (bench/RESULTS.md, 2026-11-24).
+            self._append(json.dumps(line) + "\n")
             written.add(reference)
         return reference
 
@@ -84,7 +86,7 @@ class LocalFileTransport:
             text = await file.read_text(encoding="utf-8") if await file.exists() else ""
             if text and not text.endswith("\n"):
                 # A crash cut the last line short: end it, so the next one starts clean.
-                await asyncio.to_thread(self._append, "\n")
+                self._append("\n")
             self._written = {ref for line in text.splitlines() if (ref := _reference(line))}
         return self._written
 
