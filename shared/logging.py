@@ -53,9 +53,12 @@ def configure_logging(*, service: str, level: str = "INFO", json: bool = True) -
         structlog.processors.format_exc_info,
         mask_personal_data,
     ]
-    renderer: Any = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    # Exceptions reach the renderer formatted and masked by format_exc_info; the console
+    # renderer is told so, or it warns that it would rather format them itself.
+    console = structlog.dev.ConsoleRenderer(
+        colors=False, exception_formatter=structlog.dev.plain_traceback
     )
+    renderer: Any = structlog.processors.JSONRenderer() if json else console
     structlog.configure(
         # filter_by_level first: a line below the level costs a check, not the whole chain.
         processors=[

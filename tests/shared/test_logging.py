@@ -51,3 +51,21 @@ def test_structlog_and_stdlib_lines_are_masked(capsys: pytest.CaptureFixture[str
     assert lines[0]["nik"] == MASK_ID and lines[0]["service"] == "test"
     assert lines[1]["event"] == f"bad input {MASK_ID} from {MASK_PHONE}"
     assert MASK_ID in lines[2]["exception"]
+
+
+def test_console_lines_show_exceptions_masked_without_a_warning(
+    capsys: pytest.CaptureFixture[str], recwarn: pytest.WarningsRecorder
+) -> None:
+    configure_logging(service="test", level="INFO", json=False)
+    try:
+        try:
+            raise ValueError("NIK 3317014507850001 tidak cocok")
+        except ValueError:
+            get_logger("t").exception("failed")
+    finally:
+        structlog.reset_defaults()
+        structlog.contextvars.clear_contextvars()
+    text = capsys.readouterr().err
+    assert "ValueError" in text and f"NIK {MASK_ID} tidak cocok" in text
+    assert "3317014507850001" not in text
+    assert not [w for w in recwarn if "format_exc_info" in str(w.message)]
