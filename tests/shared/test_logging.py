@@ -1,7 +1,9 @@
 """No NIK, KK or phone number reaches a log line in clear, whichever logger wrote it."""
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
 import structlog
@@ -30,20 +32,30 @@ def test_short_numbers_and_registration_numbers_stay_readable() -> None:
     assert mask_personal_numbers(text) == text
 
 
-def test_structlog_and_stdlib_lines_are_masked(capsys: pytest.CaptureFixture[str]) -> None:
-    configure_logging(service="test", level="INFO", json=True)
+@contextlib.contextmanager
+def logging_configured(*, json: bool) -> Iterator[None]:
+    configure_logging(service="test", level="INFO", json=json)
     try:
+        yield
+    finally:
+        structlog.reset_defaults()
+        structlog.contextvars.clear_contextvars()
+
+
+def log_a_failure_naming_a_nik() -> None:
+    try:
+        raise ValueError("NIK 3317014507850001 tidak cocok")
+    except ValueError:
+        get_logger("t").exception("failed")
+
+
+def test_structlog_and_stdlib_lines_are_masked(capsys: pytest.CaptureFixture[str]) -> None:
+    with logging_configured(json=True):
         get_logger("t").info("registered", nik="3317014507850001", detail={"kk": 3317010101010001})
         logging.getLogger("uvicorn.error").warning(
             "bad input %s from %s", "3317014507850001", "081234567890"
         )
-        try:
-            raise ValueError("NIK 3317014507850001 tidak cocok")
-        except ValueError:
-            get_logger("t").exception("failed")
-    finally:
-        structlog.reset_defaults()
-        structlog.contextvars.clear_contextvars()
+        log_a_failure_naming_a_nik()
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     text = "\n".join(json.dumps(line) for line in lines)
     assert "3317014507850001" not in text and "3317010101010001" not in text
@@ -56,15 +68,8 @@ def test_structlog_and_stdlib_lines_are_masked(capsys: pytest.CaptureFixture[str
 def test_console_lines_show_exceptions_masked_without_a_warning(
     capsys: pytest.CaptureFixture[str], recwarn: pytest.WarningsRecorder
 ) -> None:
-    configure_logging(service="test", level="INFO", json=False)
-    try:
-        try:
-            raise ValueError("NIK 3317014507850001 tidak cocok")
-        except ValueError:
-            get_logger("t").exception("failed")
-    finally:
-        structlog.reset_defaults()
-        structlog.contextvars.clear_contextvars()
+    with logging_configured(json=False):
+        log_a_failure_naming_a_nik()
     text = capsys.readouterr().err
     assert "ValueError" in text and f"NIK {MASK_ID} tidak cocok" in text
     assert "3317014507850001" not in text
