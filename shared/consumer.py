@@ -13,10 +13,9 @@ terminated, so nothing is dropped between the two.
 Each durable consumer is a loop fetching what waits (up to FETCH_BATCH messages) and
 applying the batch's events in one transaction; one that must wait is left out of it, and
 when one fails, the batch is rolled back and its events applied one at a time, so the
-failing one alone is retried. The loop
-uses nats-py's pull subscription directly: FastStream's subscriber spent ~400 µs of CPU per
-message on its dependency injection and a worker-thread hop, against ~50 µs for a fetch and
-an ack (bench/RESULTS.md, 2026-11-24).
+failing one alone is retried. The loop uses nats-py's pull subscription directly:
+FastStream's subscriber spent ~400 µs of CPU per message on its dependency injection and a
+worker-thread hop, against ~50 µs for a fetch and an ack (bench/RESULTS.md, 2026-11-24).
 """
 
 import asyncio

@@ -2,9 +2,9 @@
 verval's answer to the desk's pre-check while the citizen waits.
 
 nats-py directly, as the event consumers: FastStream's subscriber and request spent about
-390 µs of CPU per round trip more than nats-py's (bench/RESULTS.md, 2026-11-24), a
-registration's worth of time in every pre-check. A request that cannot be read or
-answered gets no reply: the asker's timeout says so, and it goes on without the answer.
+390 µs of CPU per round trip more than nats-py's (bench/RESULTS.md, 2026-11-24), and every
+registration asks. A request that cannot be read or answered gets no reply: the asker's
+timeout says so, and it goes on without the answer.
 """
 
 import asyncio
