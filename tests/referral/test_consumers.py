@@ -30,7 +30,9 @@ async def test_a_batch_of_verified_cases_is_written_at_commit_not_once_per_case(
         async with desk.runtime.sessions() as session:
             for _ in range(3):  # not urgent, not at the district: nothing to refer yet
                 verified = case_verified()
-                await service.note_verified(session=session, verified=verified, now=_now())
+                await service.note_verified(
+                    session=session, verified=verified, now=datetime.now(UTC)
+                )
             await session.commit()
     finally:
         event.remove(engine, "before_cursor_execute", record)
@@ -60,7 +62,3 @@ async def test_a_case_verified_twice_in_one_fetch_keeps_the_later_facts(
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"case files after the fetch: {found}")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
