@@ -21,6 +21,7 @@ from shared.areas import AreaRegistry
 from shared.auth import Principal, Role, area_fits_role, hash_password, verify_password
 from shared.errors import Refusal
 from shared.runtime import ServiceRuntime, SessionDep
+from shared.table_model import TableModel
 
 SESSION_LIFETIME = timedelta(hours=12)  # one working day at the desk
 DEMO_PASSWORD = "slrt-demo"
@@ -30,7 +31,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class User(SQLModel, table=True):
+class User(TableModel, table=True):
     """A user of this district: a role, the area they work in, and for a liaison their agency."""
 
     __tablename__ = "user_account"
@@ -47,7 +48,7 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=_now)
 
 
-class LoginSession(SQLModel, table=True):
+class LoginSession(TableModel, table=True):
     """A signed-in browser or API client; only the token's hash is stored."""
 
     __tablename__ = "login_session"
@@ -58,7 +59,7 @@ class LoginSession(SQLModel, table=True):
     expires_at: datetime
 
 
-class AuditEntry(SQLModel, table=True):
+class AuditEntry(TableModel, table=True):
     """Who read or changed which case, when and why. Never updated, never deleted."""
 
     __tablename__ = "audit_entry"

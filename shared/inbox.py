@@ -11,13 +11,14 @@ from uuid import UUID
 
 from sqlalchemy import bindparam, delete
 from sqlalchemy.sql.dml import ReturningInsert
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import Field, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.db import dialect_of, insert_on_conflict
+from shared.table_model import TableModel
 
 
-class InboxEntry(SQLModel, table=True):
+class InboxEntry(TableModel, table=True):
     __tablename__ = "inbox"
 
     consumer: str = Field(primary_key=True)

@@ -13,13 +13,14 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy import bindparam, func, update
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.cancellation import raise_if_cancelled
 from shared.contracts import Event
 from shared.db import SessionFactory
 from shared.logging import TRACE_HEADER, get_logger
+from shared.table_model import TableModel
 
 log = get_logger(__name__)
 
@@ -27,7 +28,7 @@ log = get_logger(__name__)
 Publish = Callable[[str, bytes, dict[str, str]], Awaitable[object]]
 
 
-class OutboxMessage(SQLModel, table=True):
+class OutboxMessage(TableModel, table=True):
     __tablename__ = "outbox"
 
     id: int | None = Field(default=None, primary_key=True)

@@ -19,6 +19,7 @@ from services.intake.workflow import STAGE_LABELS, Action, Resolution, Stage
 from shared.accounts import ACCOUNT_TABLES
 from shared.contracts import CATEGORY_LABELS, Category, ContactChannel, PrecheckReply, Sex
 from shared.identity import check_kk, mask_nik, nik_disagreements, normalise_phone, parse_nik
+from shared.table_model import TableModel
 
 
 def _now() -> datetime:
@@ -138,7 +139,7 @@ class CaseCreate(Identity, CaseDetails):
     has_no_id: bool = Field(default=False, description="Tidak punya KTP: perlu surat domisili")
 
 
-class Case(SQLModel, table=True):
+class Case(TableModel, table=True):
     __tablename__ = "case"
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
@@ -199,7 +200,7 @@ class Case(SQLModel, table=True):
         return PrecheckReply.model_validate_json(self.precheck_json) if self.precheck_json else None
 
 
-class Document(SQLModel, table=True):
+class Document(TableModel, table=True):
     """An uploaded document of a case; the file itself is stored once by its SHA-256."""
 
     __tablename__ = "document"
@@ -232,7 +233,7 @@ class DocumentChecklist(SQLModel):
     complete: bool
 
 
-class TimelineEntry(SQLModel, table=True):
+class TimelineEntry(TableModel, table=True):
     """One step any service took on a case, as intake heard of it."""
 
     __tablename__ = "timeline_entry"
@@ -247,7 +248,7 @@ class TimelineEntry(SQLModel, table=True):
     event_id: UUID | None = Field(default=None, unique=True)
 
 
-class RegistrationCounter(SQLModel, table=True):
+class RegistrationCounter(TableModel, table=True):
     """The last registration sequence used per desa and month."""
 
     __tablename__ = "registration_counter"
@@ -312,7 +313,7 @@ class CaseSummary(SQLModel):
         )
 
 
-class StatusLookup(SQLModel, table=True):
+class StatusLookup(TableModel, table=True):
     """One look-up on the public status page, kept for a minute to limit guessing. The
     client's address is stored hashed."""
 
@@ -323,7 +324,7 @@ class StatusLookup(SQLModel, table=True):
     at: datetime = Field(index=True)
 
 
-class VillageRule(SQLModel, table=True):
+class VillageRule(TableModel, table=True):
     """How a desa handles what leaves it: whether its head signs after the coordinator."""
 
     __tablename__ = "village_rule"

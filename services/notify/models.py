@@ -8,13 +8,14 @@ from sqlalchemy import Table
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
 from shared.accounts import ACCOUNT_TABLES
+from shared.table_model import TableModel
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Recipient(SQLModel, table=True):
+class Recipient(TableModel, table=True):
     """Whom to tell about a case and how: learned from `case.registered`."""
 
     __tablename__ = "recipient"
@@ -31,7 +32,7 @@ class Recipient(SQLModel, table=True):
 NotificationStatus = Literal["pending", "sending", "sent", "delivered", "failed"]
 
 
-class Notification(SQLModel, table=True):
+class Notification(TableModel, table=True):
     """One message about one event to one recipient on one channel; never twice.
 
     `pending` waits for `next_attempt_at` (quiet hours, back-off); `sending` is claimed by a
@@ -69,7 +70,7 @@ class Notification(SQLModel, table=True):
     trace_id: str = ""
 
 
-class OptOut(SQLModel, table=True):
+class OptOut(TableModel, table=True):
     """A phone number whose owner replied STOP/BERHENTI: no more messages to it."""
 
     __tablename__ = "opt_out"
@@ -79,7 +80,7 @@ class OptOut(SQLModel, table=True):
     at: datetime = Field(default_factory=_now)
 
 
-class MessageTemplate(SQLModel, table=True):
+class MessageTemplate(TableModel, table=True):
     """A district's own text for one kind of message on one channel ("semua": every channel)."""
 
     __tablename__ = "message_template"

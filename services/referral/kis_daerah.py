@@ -21,6 +21,7 @@ from shared.accounts import audit
 from shared.areas import WIB
 from shared.auth import Principal
 from shared.errors import Refusal
+from shared.table_model import TableModel
 
 
 class PlaceStatus(StrEnum):
@@ -36,7 +37,7 @@ PLACE_LABELS = {
 }
 
 
-class Quota(SQLModel, table=True):
+class Quota(TableModel, table=True):
     """How many people the district covers at once in a year."""
 
     __tablename__ = "kis_daerah_quota"
@@ -45,7 +46,7 @@ class Quota(SQLModel, table=True):
     places: int = Field(ge=0)
 
 
-class Place(SQLModel, table=True):
+class Place(TableModel, table=True):
     """One person's claim on the district's cover, for one national referral."""
 
     __tablename__ = "kis_daerah_place"

@@ -18,13 +18,14 @@ from services.referral.lifecycle import (
 )
 from shared.accounts import ACCOUNT_TABLES
 from shared.contracts import Category
+from shared.table_model import TableModel
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class CaseFile(SQLModel, table=True):
+class CaseFile(TableModel, table=True):
     """What referral knows of a case: verval's facts and whether it reached the district.
 
     A case is referred once both are known (or at once when it is urgent), and again when
@@ -50,7 +51,7 @@ class CaseFile(SQLModel, table=True):
     closed_at: datetime | None = None
 
 
-class Referral(SQLModel, table=True):
+class Referral(TableModel, table=True):
     __tablename__ = "referral"
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
@@ -77,7 +78,7 @@ class Referral(SQLModel, table=True):
     days_to_complete: float | None = None  # creation to completion, for the dashboard
 
 
-class ReferralStep(SQLModel, table=True):
+class ReferralStep(TableModel, table=True):
     """One line of a referral's timeline: who did what, when and why. Never changed."""
 
     __tablename__ = "referral_step"
@@ -93,7 +94,7 @@ class ReferralStep(SQLModel, table=True):
     role: str
 
 
-class DestinationRow(SQLModel, table=True):
+class DestinationRow(TableModel, table=True):
     """A program or agency referrals go to, as this district set it up."""
 
     __tablename__ = "destination"
@@ -107,7 +108,7 @@ class DestinationRow(SQLModel, table=True):
     active: bool = True
 
 
-class RuleRow(SQLModel, table=True):
+class RuleRow(TableModel, table=True):
     """One routing rule of this district (see `domain.Rule`)."""
 
     __tablename__ = "routing_rule"

@@ -9,13 +9,14 @@ from sqlmodel import Field, SQLModel
 
 from services.verval.registry import TABLES as REGISTRY_TABLES
 from shared.accounts import ACCOUNT_TABLES
+from shared.table_model import TableModel
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Verification(SQLModel, table=True):
+class Verification(TableModel, table=True):
     """The outcome of checking one registered case."""
 
     __tablename__ = "verification"
@@ -47,7 +48,7 @@ class VerificationPublic(SQLModel):
     created_at: datetime
 
 
-class Proposal(SQLModel, table=True):
+class Proposal(TableModel, table=True):
     """A DTKS proposal (usulan) for one person, in one month's batch (see proposals.py).
 
     It holds what the ministry's upload needs (NIK, KK, name, address): verval is the one
@@ -89,7 +90,7 @@ class Proposal(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=_now)
 
 
-class ProposalStep(SQLModel, table=True):
+class ProposalStep(TableModel, table=True):
     """One step of a proposal's history, as the village and the district read it."""
 
     __tablename__ = "proposal_step"
@@ -103,7 +104,7 @@ class ProposalStep(SQLModel, table=True):
     note: str = ""
 
 
-class MinutesDocument(SQLModel, table=True):
+class MinutesDocument(TableModel, table=True):
     """The signed minutes (berita acara) of a musyawarah desa, as uploaded."""
 
     __tablename__ = "minutes_document"
@@ -117,7 +118,7 @@ class MinutesDocument(SQLModel, table=True):
     uploaded_at: datetime = Field(default_factory=_now)
 
 
-class Visit(SQLModel, table=True):
+class Visit(TableModel, table=True):
     """A home visit task for one case, and what the officer found."""
 
     __tablename__ = "home_visit"
@@ -145,7 +146,7 @@ class Visit(SQLModel, table=True):
         return ticked
 
 
-class LifeEventScan(SQLModel, table=True):
+class LifeEventScan(TableModel, table=True):
     """A pair of civil and DTKS snapshots already compared for life events."""
 
     __tablename__ = "life_event_scan"
@@ -157,7 +158,7 @@ class LifeEventScan(SQLModel, table=True):
     finished_at: datetime = Field(default_factory=_now)
 
 
-class VisitPhoto(SQLModel, table=True):
+class VisitPhoto(TableModel, table=True):
     __tablename__ = "home_visit_photo"
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)

@@ -38,8 +38,10 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.table_model import TableModel
 
 
 class Kind(StrEnum):
@@ -48,7 +50,7 @@ class Kind(StrEnum):
     PROGRAMS = "programs"
 
 
-class Snapshot(SQLModel, table=True):
+class Snapshot(TableModel, table=True):
     __tablename__ = "registry_snapshot"
 
     id: int | None = Field(default=None, primary_key=True)
