@@ -3,7 +3,8 @@
 import asyncio
 import shutil
 import sqlite3
-from collections.abc import Coroutine, Iterator
+import time
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -86,6 +87,18 @@ class _Placeholders:
 def counts(svc: ServiceProcess, query: str, *params: object) -> list[tuple[Any, ...]]:
     with database(svc) as conn:
         return [tuple(row) for row in conn.execute(query, params).fetchall()]
+
+
+def eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
+    """Poll until `check` returns something truthy; the pipeline is asynchronous."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached within {timeout}s")
+        time.sleep(0.1)
 
 
 def run_async(work: Coroutine[Any, Any, T]) -> T:

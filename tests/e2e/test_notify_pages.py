@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from slrt.up import ServiceProcess
 from tests.conftest import PostgresDatabases, database_factory, refused_port
-from tests.e2e.conftest import run_async, running_services, signed_in_page
+from tests.e2e.conftest import counts, eventually, run_async, running_services, signed_in_page
 from tests.events import case_registered, publish
 
 pytestmark = pytest.mark.e2e
@@ -34,7 +35,15 @@ def stack(
             by_village = case_registered()
             for event in (by_sms, by_village):
                 run_async(publish(nats.url, event))
+            # The pages show what notify holds when they load: wait until both were tried.
+            eventually(lambda: _all_tried(services["notify"]))
             yield {"url": services["notify"].url, "sms": by_sms, "village": by_village}
+
+
+def _all_tried(notify: ServiceProcess) -> bool:
+    waiting = "SELECT count(*) FROM notification WHERE status IN ('pending', 'sending')"
+    ((total,),) = counts(notify, "SELECT count(*) FROM notification")
+    return total >= 2 and counts(notify, waiting) == [(0,)]
 
 
 def _signed_in(browser: Browser, url: str, username: str) -> Page:

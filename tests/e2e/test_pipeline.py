@@ -7,7 +7,7 @@ of it start it again before they end.
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,7 +18,7 @@ from slrt.deadletter import read_dead_letters
 from slrt.services import SERVICE_NAMES
 from slrt.up import wait_ready
 from tests.conftest import PostgresDatabases, database_factory
-from tests.e2e.conftest import Stack, running_services
+from tests.e2e.conftest import Stack, eventually, running_services
 
 pytestmark = pytest.mark.e2e
 
@@ -61,18 +61,6 @@ def register(stack: Stack, **changes: Any) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     return result
-
-
-def eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    """Poll until `check` returns something truthy; the pipeline is asynchronous."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout}s")
-        time.sleep(0.1)
 
 
 def completed_case(stack: Stack, case_id: str) -> dict[str, Any] | None:
