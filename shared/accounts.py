@@ -21,6 +21,7 @@ from shared.areas import AreaRegistry
 from shared.auth import Principal, Role, area_fits_role, hash_password, verify_password
 from shared.errors import Refusal
 from shared.runtime import ServiceRuntime, SessionDep
+from shared.staging import stage
 from shared.table_model import TableModel
 
 SESSION_LIFETIME = timedelta(hours=12)  # one working day at the desk
@@ -278,7 +279,8 @@ def audit(
     case_id: UUID | None = None,
 ) -> None:
     """Record a read or change in the caller's transaction (committed with the change)."""
-    session.add(
+    stage(
+        session,
         AuditEntry(
             username=principal.username,
             role=principal.role.value,
@@ -286,7 +288,7 @@ def audit(
             action=action,
             case_id=case_id,
             purpose=purpose,
-        )
+        ),
     )
 
 

@@ -36,6 +36,7 @@ from shared.contracts import ContractError, Event, parse_event
 from shared.db import SessionFactory
 from shared.logging import TRACE_HEADER, get_logger, mask_personal_numbers
 from shared.responder import Responder
+from shared.staging import staged_count
 from shared.topology import (
     DISTRICT_STREAMS,
     MAX_ATTEMPTS,
@@ -275,9 +276,10 @@ async def _fetch(sub: PullSubscription) -> list[Msg]:
         return first
 
 
-def _changes(session: AsyncSession) -> tuple[int, int, int]:
-    """How many objects the session would add, update and delete at commit."""
-    return len(session.new), len(session.dirty), len(session.deleted)
+def _changes(session: AsyncSession) -> tuple[int, int, int, int]:
+    """How many objects the session would add, update and delete at commit, and how many
+    rows it has staged."""
+    return len(session.new), len(session.dirty), len(session.deleted), staged_count(session)
 
 
 def _attempt(msg: Msg) -> int:

@@ -20,6 +20,7 @@ from shared.cancellation import raise_if_cancelled
 from shared.contracts import Event
 from shared.db import SessionFactory
 from shared.logging import TRACE_HEADER, get_logger
+from shared.staging import stage
 from shared.table_model import TableModel
 
 log = get_logger(__name__)
@@ -45,14 +46,15 @@ class OutboxMessage(TableModel, table=True):
 
 def add_event(session: AsyncSession, event: Event) -> None:
     """Stage `event` for publication in the caller's transaction."""
-    session.add(
+    stage(
+        session,
         OutboxMessage(
             event_id=event.event_id,
             event_type=event.type,
             subject=event.subject(),
             payload=event.model_dump_json(),
             trace_id=event.trace_id,
-        )
+        ),
     )
 
 

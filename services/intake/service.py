@@ -53,6 +53,7 @@ from shared.db import as_utc, dialect_of, get_by_key, in_area, insert_on_conflic
 from shared.errors import Refusal, field_refusal
 from shared.logging import current_trace_id
 from shared.outbox import add_event
+from shared.staging import stage
 
 OPEN_STATUSES = [s.value for s in CaseStatus if s is not CaseStatus.CLOSED]
 
@@ -233,15 +234,17 @@ async def register_case(
             DOCUMENT_LABELS[d] for d in required_documents(data.category, has_no_id=data.has_no_id)
         ],
     )
-    session.add(case)
-    session.add(
+    # Written once and not read again in this transaction: staged (shared/staging.py).
+    stage(
+        session,
+        case,
         _timeline_entry(
             case.id,
             event,
             "intake",
             "Kasus didaftarkan",
             f"Nomor registrasi {case.registration_number}",
-        )
+        ),
     )
     add_event(session, event)
     audit(
@@ -389,7 +392,7 @@ async def record_step(
             known = case is not None
     if not known:
         raise NotYet(f"case {event.case_id} not (yet) known to intake")
-    session.add(_timeline_entry(event.case_id, event, service, step, note))
+    stage(session, _timeline_entry(event.case_id, event, service, step, note))
     if case is not None and status is not None:
         case.status = advance(CaseStatus(case.status), status).value
         case.updated_at = datetime.now(UTC)

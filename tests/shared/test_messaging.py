@@ -17,6 +17,7 @@ from shared.contracts import STREAM_NAME, CaseRegistered
 from shared.db import SessionFactory, create_engine, create_tables, session_factory
 from shared.outbox import OutboxMessage, OutboxRelay, add_event
 from shared.runtime import RUNTIME_TABLES, jetstream_publisher
+from shared.staging import stage
 from shared.topology import MAX_ATTEMPTS, dead_letter_subject
 from slrt.natsserver import NatsServer
 from tests.events import case_registered, stored
@@ -306,17 +307,23 @@ async def test_an_event_that_must_wait_is_left_out_and_the_rest_of_its_batch_app
     assert await harness.applied_cases() == sorted(e.case_id for e in events)  # each once
 
 
+def _add(session: AsyncSession, row: Applied) -> None:
+    session.add(row)
+
+
+@pytest.mark.parametrize("write", [_add, stage], ids=["added", "staged"])
 async def test_an_event_that_must_wait_after_changing_the_session_fails_its_batch(
-    harness: Harness,
+    harness: Harness, write: Callable[[AsyncSession, Applied], None]
 ) -> None:
-    """Its change must not be committed with the others while the event is retried."""
+    """Its change must not be committed with the others while the event is retried, be it
+    an object added to the session or a row staged for the commit."""
     events = await _publish_events(harness, 10)
     early = events[4].case_id
     tries: list[UUID] = []
 
     async def changes_then_waits(session: AsyncSession, event: CaseRegistered) -> None:
         tries.append(event.case_id)
-        session.add(Applied(case_id=event.case_id))
+        write(session, Applied(case_id=event.case_id))
         if event.case_id == early and tries.count(early) == 1:
             raise NotYet("its registration is not applied yet")
 
