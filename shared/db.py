@@ -22,6 +22,8 @@ from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from shared.staging import staged_rows
+
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
@@ -232,9 +234,9 @@ def in_area(column: Any, area_code: str) -> ColumnElement[bool]:
 
 
 def pending(session: AsyncSession, model: type[M]) -> list[M]:
-    """The `model` objects added to the session and not written yet: a batch's earlier
-    events' rows, seen without the flush a query would make to read them back."""
-    return [item for item in session.new if isinstance(item, model)]
+    """The `model` objects added to the session or staged, and not written yet: a batch's
+    earlier events' rows, seen without the flush a query would make to read them back."""
+    return [item for item in [*session.new, *staged_rows(session)] if isinstance(item, model)]
 
 
 async def get_by_key(

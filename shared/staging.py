@@ -31,8 +31,12 @@ def stage(session: AsyncSession, *rows: SQLModel) -> None:
     sync.info.setdefault(_STAGED, []).extend(rows)
 
 
+def staged_rows(session: AsyncSession) -> list[SQLModel]:
+    """The rows waiting for the commit, in the order staged."""
+    return list(session.sync_session.info.get(_STAGED, ()))
+
+
 def staged_count(session: AsyncSession) -> int:
-    """How many rows wait for the commit."""
     return len(session.sync_session.info.get(_STAGED, ()))
 
 

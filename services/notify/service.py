@@ -53,6 +53,7 @@ from shared.contracts import (
 from shared.db import get_by_key
 from shared.identity import normalise_phone
 from shared.outbox import add_event
+from shared.staging import stage
 
 ALL_CHANNELS = "semua"
 UNFINISHED = ("pending", "sending")
@@ -78,7 +79,7 @@ async def remember_recipient(*, session: AsyncSession, registered: CaseRegistere
         urgent=registered.urgent,
         desa_code=registered.area.desa,
     )
-    session.add(recipient)
+    stage(session, recipient)  # new, and not changed in this transaction
     return recipient
 
 
@@ -182,7 +183,9 @@ async def _queue(
         desa_code=event.area.desa,
         trace_id=event.trace_id,
     )
-    session.add(notification)  # the unique constraint refuses a second one for this event
+    # The unique constraint refuses a second one for this event. Staged: the dispatcher
+    # changes it later, in transactions of its own (shared/staging.py).
+    stage(session, notification)
     return notification
 
 

@@ -38,6 +38,7 @@ from shared.contracts import (
 )
 from shared.db import pending
 from shared.outbox import add_event
+from shared.staging import stage
 
 
 async def verify_case(
@@ -69,7 +70,7 @@ async def verify_case(
         registration_number=registered.registration_number,
         category=registered.category.value,
     )
-    session.add(verification)
+    stage(session, verification)  # not changed again in this transaction
     if consistent:
         await proposal_service.open_for_case(
             session=session, registered=registered, facts=facts, civil=found.civil, today=today

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, col, select
 
-from shared.db import SessionFactory, create_engine, create_tables, session_factory
+from shared.db import SessionFactory, create_engine, create_tables, pending, session_factory
 from shared.staging import stage, staged_count
 from shared.table_model import TableModel
 
@@ -117,3 +117,14 @@ async def test_a_row_with_a_number_the_database_gives_is_refused(
         stage(session, Child(id=7, parent_id=parent.id, note="tujuh"))
         with pytest.raises(ValueError, match="takes its id from the database"):
             await session.commit()
+
+
+async def test_pending_rows_include_the_staged_ones(sessions: SessionFactory) -> None:
+    """A batch's earlier rows are found without a flush, added or staged."""
+    added, staged = Parent(name="ditambah"), Parent(name="disiapkan")
+    async with sessions() as session:
+        session.add(added)
+        stage(session, staged, Child(parent_id=staged.id, note="anak"))
+        assert {p.name for p in pending(session, Parent)} == {"ditambah", "disiapkan"}
+        await session.commit()
+        assert pending(session, Parent) == []
