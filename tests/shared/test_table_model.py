@@ -13,26 +13,25 @@ from shared.db import SessionFactory, create_engine, create_tables, get_by_key, 
 from shared.table_model import TableModel
 
 
-class Probe(TableModel, table=True):
-    __tablename__ = "table_model_probe"
-
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+class ProbeFields(SQLModel):
     name: str
     note: str | None = None
     count: int = 3
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
-class PlainProbe(SQLModel, table=True):
+class Probe(TableModel, ProbeFields, table=True):
+    __tablename__ = "table_model_probe"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+
+
+class PlainProbe(ProbeFields, table=True):
     """The same fields built SQLModel's way, to compare with."""
 
     __tablename__ = "table_model_plain_probe"
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
-    name: str
-    note: str | None = None
-    count: int = 3
-    at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
 @pytest.fixture
