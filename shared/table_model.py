@@ -17,10 +17,10 @@ class TableModel(SQLModel):
     """A table model: `class Case(TableModel, table=True)`.
 
     SQLModel builds a table object by setting its fields one by one through pydantic's and
-    SQLAlchemy's attribute hooks, validating nothing on the way: 30 µs for a timeline entry
+    SQLAlchemy's attribute hooks, validating nothing on the way: 28 µs for a timeline entry
     of seven fields (bench/RESULTS.md). A TableModel writes the given fields and the defaults
     straight into the object, as SQLAlchemy does when it loads a row, once SQLAlchemy's
-    constructor has given the object its state: 8 µs. As with SQLModel, a keyword that is
+    constructor has given the object its state: 10 µs. As with SQLModel, a keyword that is
     not a field is ignored and a missing required field is left unset."""
 
     def __init__(self, **values: Any) -> None:
