@@ -60,3 +60,34 @@ async def test_a_message_reaching_an_idle_consumer_is_handed_over_at_once(
         await asyncio.gather(*consumers, return_exceptions=True)
         await nc.close()
     assert max(delays) < 0.5, delays
+
+
+async def test_a_steady_trickle_is_fetched_a_few_at_a_time(nats_server: NatsServer) -> None:
+    """Messages coming every few milliseconds, each alone when the consumer asks: the fetch
+    waits a moment after the first and takes what came meanwhile, so they are applied (and
+    committed, and acknowledged) several per batch instead of one by one."""
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    await js.add_stream(StreamConfig(name="TRICKLE", subjects=["trickle"]))
+    await js.add_consumer(
+        "TRICKLE", ConsumerConfig(durable_name="d", ack_policy=AckPolicy.EXPLICIT)
+    )
+    sub = await js.pull_subscribe_bind("d", "TRICKLE")
+
+    async def trickle() -> None:
+        for n in range(40):
+            await js.publish("trickle", str(n).encode())
+            await asyncio.sleep(0.002)
+
+    sender = asyncio.create_task(trickle())
+    batches = []
+    try:
+        while sum(batches) < 40:
+            messages = await shared.consumer._fetch(sub)
+            batches.append(len(messages))
+            for message in messages:
+                await message.ack()
+    finally:
+        await sender
+        await nc.close()
+    assert len(batches) <= 10, batches
