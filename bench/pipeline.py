@@ -68,10 +68,22 @@ def synthetic_case(desa_code: str, serial: int, rng: random.Random) -> dict[str,
     }
 
 
+# A village desk: its desa code and its signed-in operator's headers.
+Desk = tuple[str, dict[str, str]]
+
+
 async def desk_headers(client: aiohttp.ClientSession, url: str, desa: str) -> dict[str, str]:
     credentials = {"username": f"desa-{compact_code(desa)}", "password": DEMO_PASSWORD}
     async with client.post(f"{url}/api/login", json=credentials) as login:
         return {"Authorization": f"Bearer {(await login.json())['token']}"}
+
+
+async def sign_in(url: str, desas: list[str]) -> list[Desk]:
+    """Each desk's operator signs in once, as at the start of a working day: before the
+    measured load, so that their password checks (argon2, tens of ms each) do not count as
+    the cases' CPU."""
+    async with aiohttp.ClientSession() as client:
+        return [(desa, await desk_headers(client, url, desa)) for desa in desas]
 
 
 async def register(
@@ -96,21 +108,21 @@ async def register(
 async def village_desk(
     client: aiohttp.ClientSession,
     url: str,
-    desa: str,
+    desk: Desk,
     count: int,
     start: int,
     sent: dict[str, float],
 ) -> None:
     """A desk registering its cases one after another, as fast as intake answers."""
     rng = random.Random(start)
-    headers = await desk_headers(client, url, desa)
+    desa, headers = desk
     for serial in range(start, start + count):
         begun = time.time()
         sent[await register(client, url, headers, desa, serial, rng)] = begun
 
 
 async def paced_desks(
-    client: aiohttp.ClientSession, url: str, desas: list[str], rate: float, duration: float
+    client: aiohttp.ClientSession, url: str, desks: list[Desk], rate: float, duration: float
 ) -> dict[str, float]:
     """Citizens arriving at `rate` per second for `duration` seconds, taking turns at the
     desks; each desk registers one at a time, as an operator does.
@@ -120,19 +132,18 @@ async def paced_desks(
     instead of slowing arrivals.
     """
     sent: dict[str, float] = {}
-    signed_in = [await desk_headers(client, url, desa) for desa in desas]
     started = time.time()
     total = int(rate * duration)
 
     async def desk(number: int) -> None:
         rng = random.Random(number)
-        headers = signed_in[number]
-        for serial in range(number, total, len(desas)):
+        desa, headers = desks[number]
+        for serial in range(number, total, len(desks)):
             due = started + serial / rate
             await asyncio.sleep(max(0.0, due - time.time()))
-            sent[await register(client, url, headers, desas[number], serial, rng)] = due
+            sent[await register(client, url, headers, desa, serial, rng)] = due
 
-    await asyncio.gather(*(desk(number) for number in range(len(desas))))
+    await asyncio.gather(*(desk(number) for number in range(len(desks))))
     return sent
 
 
@@ -251,23 +262,20 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def load(intake_url: str, args: argparse.Namespace, desas: list[str]) -> dict[str, float]:
+async def load(intake_url: str, args: argparse.Namespace, desks: list[Desk]) -> dict[str, float]:
     # aiohttp, not httpx: the desks share the two cores with the services, and httpx spent
     # 1.3 ms of CPU per case where aiohttp spends 0.4 (bench/RESULTS.md).
-    connector = aiohttp.TCPConnector(limit=args.villages)
+    connector = aiohttp.TCPConnector(limit=len(desks))
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
         if args.rate:
-            chosen = [desas[v % len(desas)] for v in range(args.villages)]
-            return await paced_desks(client, intake_url, chosen, args.rate, args.duration)
+            return await paced_desks(client, intake_url, desks, args.rate, args.duration)
         sent: dict[str, float] = {}
-        per_desk = args.cases // args.villages
+        per_desk = args.cases // len(desks)
         await asyncio.gather(
             *(
-                village_desk(
-                    client, intake_url, desas[v % len(desas)], per_desk, v * per_desk, sent
-                )
-                for v in range(args.villages)
+                village_desk(client, intake_url, desk, per_desk, v * per_desk, sent)
+                for v, desk in enumerate(desks)
             )
         )
         return sent
@@ -303,6 +311,9 @@ def run(args: argparse.Namespace) -> str:
             svc.start()
         wait_ready(services)
         desas = [a.code for a in _all_desas()]
+        desks = uvloop.run(
+            sign_in(services[0].url, [desas[v % len(desas)] for v in range(args.villages)])
+        )
         pids = {svc.spec.name: svc.process.pid for svc in services if svc.process}
         pids |= {"nats-server": nats_server.process.pid if nats_server.process else 0}
         pids |= {"load generator": os.getpid()}
@@ -310,7 +321,7 @@ def run(args: argparse.Namespace) -> str:
         postgres_before = postgres_processes() if args.backend == "postgresql" else None
         begun = time.time()
         # The desks share the cores with the services: the cheaper loop leaves them more.
-        sent = uvloop.run(load(services[0].url, args, desas))
+        sent = uvloop.run(load(services[0].url, args, desks))
         posted = time.time() - begun
         notified = _wait_for_notifications(args.backend, work, db_urls, len(sent), args.timeout)
         cpu = cpu_used(pids, cpu_before, postgres_before)
