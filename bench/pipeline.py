@@ -262,6 +262,29 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+def p99_by_minute(sent: dict[str, float], notified: dict[str, float]) -> list[float]:
+    """The p99 latency (ms) of the cases due in each minute of the load: a pipeline falling
+    behind shows as a rising row, a slow spell of the machine as a high minute."""
+    start = min(sent.values())
+    minutes: dict[int, list[float]] = {}
+    for case_id, at in sent.items():
+        if case_id in notified:
+            minutes.setdefault(int((at - start) // 60), []).append(notified[case_id] - at)
+    return [1000 * percentile(minutes[m], 0.99) for m in sorted(minutes)]
+
+
+def machine_speed() -> float:
+    """Seconds a fixed loop of pure Python takes (best of three): the same machine's speed
+    swings by a fifth from one hour to the next, and the pipeline's latencies with it."""
+    best = float("inf")
+    for _ in range(3):
+        begun, total = time.perf_counter(), 0
+        for i in range(2_000_000):
+            total += i * i % 7
+        best = min(best, time.perf_counter() - begun)
+    return best
+
+
 async def load(intake_url: str, args: argparse.Namespace, desks: list[Desk]) -> dict[str, float]:
     # aiohttp, not httpx: the desks share the two cores with the services, and httpx spent
     # 1.3 ms of CPU per case where aiohttp spends 0.4 (bench/RESULTS.md).
@@ -282,6 +305,7 @@ async def load(intake_url: str, args: argparse.Namespace, desks: list[Desk]) -> 
 
 
 def run(args: argparse.Namespace) -> str:
+    speed_before = machine_speed()
     work = Path(tempfile.mkdtemp(prefix="slrt-bench-"))
     nats_server = NatsServer(port=free_port(), store_dir=work / "nats")
     nats_server.start()
@@ -348,7 +372,17 @@ def run(args: argparse.Namespace) -> str:
     )
     per_case = ", ".join(f"{name} {1000 * used / len(sent):.1f}" for name, used in cpu.items())
     busy = sum(cpu.values()) / (2 * measured)
-    return report.rstrip("\n") + f"\n- CPU ms per case: {per_case} (two cores {busy:.0%} busy)\n"
+    minutes = p99_by_minute(sent, notified)
+    return report.rstrip("\n") + "".join(
+        [
+            f"\n- CPU ms per case: {per_case} (two cores {busy:.0%} busy)",
+            f"\n- p99 by minute of arrival (ms): {', '.join(f'{m:.0f}' for m in minutes)}"
+            if len(minutes) > 1
+            else "",
+            f"\n- machine speed (fixed Python loop, lower is faster): {speed_before:.3f} s "
+            f"before, {machine_speed():.3f} s after\n",
+        ]
+    )
 
 
 def _all_desas() -> list[Area]:
