@@ -372,17 +372,14 @@ def run(args: argparse.Namespace) -> str:
     )
     per_case = ", ".join(f"{name} {1000 * used / len(sent):.1f}" for name, used in cpu.items())
     busy = sum(cpu.values()) / (2 * measured)
-    minutes = p99_by_minute(sent, notified)
-    return report.rstrip("\n") + "".join(
-        [
-            f"\n- CPU ms per case: {per_case} (two cores {busy:.0%} busy)",
-            f"\n- p99 by minute of arrival (ms): {', '.join(f'{m:.0f}' for m in minutes)}"
-            if len(minutes) > 1
-            else "",
-            f"\n- machine speed (fixed Python loop, lower is faster): {speed_before:.3f} s "
-            f"before, {machine_speed():.3f} s after\n",
-        ]
+    lines = [report.rstrip("\n"), f"- CPU ms per case: {per_case} (two cores {busy:.0%} busy)"]
+    if len(minutes := p99_by_minute(sent, notified)) > 1:
+        lines.append(f"- p99 by minute of arrival (ms): {', '.join(f'{m:.0f}' for m in minutes)}")
+    lines.append(
+        f"- machine speed (fixed Python loop, lower is faster): {speed_before:.3f} s before, "
+        f"{machine_speed():.3f} s after"
     )
+    return "\n".join(lines) + "\n"
 
 
 def _all_desas() -> list[Area]:
