@@ -8,13 +8,16 @@ delays events and never loses them; the front office keeps working meanwhile.
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+import functools
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import bindparam, func, update
 from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 from shared.cancellation import raise_if_cancelled
 from shared.contracts import Event
@@ -26,7 +29,7 @@ from shared.table_model import TableModel
 log = get_logger(__name__)
 
 # publish(subject, payload, headers) -> returns once the broker acknowledged storage.
-Publish = Callable[[str, bytes, dict[str, str]], Awaitable[object]]
+Publish = Callable[[str, bytes, dict[str, str]], Coroutine[Any, Any, object]]
 
 
 class OutboxMessage(TableModel, table=True):
@@ -58,14 +61,22 @@ def add_event(session: AsyncSession, event: Event) -> None:
     )
 
 
-def headers_for(row: OutboxMessage) -> dict[str, str]:
-    return {"Nats-Msg-Id": str(row.event_id), TRACE_HEADER: row.trace_id}
+def headers_for(event_id: UUID, trace_id: str) -> dict[str, str]:
+    return {"Nats-Msg-Id": str(event_id), TRACE_HEADER: trace_id}
 
 
 # The relay's two statements, built once: every cycle of every service runs them, and
-# building them took longer than running them on SQLite (bench/RESULTS.md).
-_PENDING = (
-    select(OutboxMessage)
+# building them took longer than running them on SQLite (bench/RESULTS.md). Columns, not
+# OutboxMessage objects: the rows in flight are read again at every turn. (Typed Any:
+# sqlmodel's select types up to four columns.)
+_PENDING: Any = (
+    Select(
+        col(OutboxMessage.id),
+        col(OutboxMessage.event_id),
+        col(OutboxMessage.subject),
+        col(OutboxMessage.payload),
+        col(OutboxMessage.trace_id),
+    )
     .where(col(OutboxMessage.published_at).is_(None))
     .order_by(col(OutboxMessage.id))
     .limit(bindparam("limit"))
@@ -79,7 +90,17 @@ _MARK_PUBLISHED = (
 
 
 class OutboxRelay:
-    """Publishes pending outbox rows in order; woken after each commit, polls as a fallback."""
+    """Publishes pending outbox rows in order as soon as they are committed, and marks them
+    sent once JetStream acknowledged them; woken after each commit, polls as a fallback.
+
+    A row is sent without waiting for the acknowledgements of those sent before it, which
+    come in beside and are marked together, at most every MARK_SECONDS. A relay that
+    waited for each batch's acknowledgements before reading the next made every row
+    committed meanwhile wait for that round trip as well, through a busy event loop
+    (bench/RESULTS.md, 25 Nov).
+    """
+
+    MARK_SECONDS = 0.1
 
     def __init__(
         self,
@@ -88,60 +109,121 @@ class OutboxRelay:
         *,
         batch_size: int = 200,
         poll_seconds: float = 1.0,
+        max_in_flight: int = 1000,
     ) -> None:
         self._sessions = sessions
         self._publish = publish
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
+        self._max_in_flight = max_in_flight
         self._wake = asyncio.Event()
         self._failures = 0
+        self._failed: BaseException | None = None
+        self._in_flight: dict[int, asyncio.Task[object]] = {}
+        self._acknowledged: set[int] = set()  # and not marked yet
+        self._next_mark = 0.0  # loop time
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self) -> None:
-        """Relay until cancelled; a failed publish backs off and retries the same rows."""
-        while True:
-            raise_if_cancelled()
-            try:
-                published = await self.publish_pending()
-                self._failures = 0
-            except Exception as exc:
-                self._failures += 1
-                log.warning("outbox_publish_failed", error=str(exc), failures=self._failures)
-                await asyncio.sleep(min(0.5 * 2**self._failures, 15.0))
-                continue
-            if published == self._batch_size:
-                continue
-            # asyncio.timeout, not wait_for, which can swallow a cancellation (see
-            # shared.cancellation): this wait happens at every turn.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll_seconds):
-                    await self._wake.wait()
-            self._wake.clear()
+        """Relay until cancelled; a failed publish backs off and sends its row again."""
+        try:
+            while True:
+                raise_if_cancelled()
+                try:
+                    await self._mark_if_due()
+                    self._raise_failure()
+                    sent = await self.send_pending()
+                except Exception as exc:
+                    self._failures += 1
+                    log.warning("outbox_publish_failed", error=str(exc), failures=self._failures)
+                    await asyncio.sleep(min(0.5 * 2**self._failures, 15.0))
+                    continue
+                if sent < self._batch_size:
+                    await self._wait()
+        finally:
+            # Rows whose acknowledgement did not come stay pending: sent again at the next
+            # start, where the broker's de-duplication and the consumers' inboxes catch them.
+            for task in list(self._in_flight.values()):
+                task.cancel()
 
-    async def publish_pending(self) -> int:
-        """Publish one batch of pending rows; returns how many were marked sent.
+    async def _wait(self) -> None:
+        """Until woken, or until acknowledged rows are due to be marked."""
+        seconds = self._poll_seconds
+        if self._acknowledged:
+            seconds = min(seconds, self._next_mark - asyncio.get_running_loop().time())
+        # asyncio.timeout, not wait_for, which can swallow a cancellation (see
+        # shared.cancellation): this wait happens at every turn.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(seconds, 0.0)):
+                await self._wake.wait()
+        self._wake.clear()
+
+    async def send_pending(self) -> int:
+        """Start publishing the pending rows not handed to a publish yet; how many.
+
+        The pending rows are read from the first every time, those in flight or waiting to
+        be marked skipped: on PostgreSQL a row can commit after one with a higher id (ids
+        are taken at insert, transactions commit in any order), so reading on from the last
+        id sent would pass it over.
 
         No transaction stays open while publishing: a slow or unreachable broker must not
         hold database locks that the front office's writes are waiting for. Two relays
         (two instances of a service) may therefore publish the same row; the broker's
         de-duplication and every consumer's inbox make that harmless.
         """
-        async with self._sessions() as session:
-            rows = (await session.exec(_PENDING, params={"limit": self._batch_size})).all()
-        if not rows:
+        room = min(self._batch_size, self._max_in_flight - len(self._in_flight))
+        if room <= 0:
             return 0
-        # Sent in order on one connection, so the stream stores them in order; the acks are
-        # awaited together because one round trip per event would cap throughput.
-        await asyncio.gather(
-            *(self._publish(row.subject, row.payload.encode(), headers_for(row)) for row in rows)
-        )
+        known = self._in_flight.keys() | self._acknowledged
         async with self._sessions() as session:
-            sent = {"ids": [row.id for row in rows], "at": datetime.now(UTC)}
-            await session.exec(_MARK_PUBLISHED, params=sent)
+            rows = (await session.exec(_PENDING, params={"limit": room + len(known)})).all()
+        fresh = [row for row in rows if row[0] not in known]
+        for row_id, event_id, subject, payload, trace_id in fresh[:room]:
+            # Tasks start in the order made, and each sends before it first waits: the rows
+            # go out in order on one connection, so the stream stores them in order.
+            task = asyncio.create_task(
+                self._publish(subject, payload.encode(), headers_for(event_id, trace_id))
+            )
+            task.add_done_callback(functools.partial(self._finished, row_id))
+            self._in_flight[row_id] = task
+        return min(len(fresh), room)
+
+    def _finished(self, row_id: int, task: "asyncio.Task[object]") -> None:
+        del self._in_flight[row_id]
+        if task.cancelled():
+            return
+        if (error := task.exception()) is not None:
+            self._failed = error  # the row stays pending: the next turn sends it again
+            self._wake.set()
+            return
+        self._acknowledged.add(row_id)
+        self._failures = 0
+        if not self._in_flight:  # the last of a burst: mark them now, not at the next commit
+            self._wake.set()
+
+    def _raise_failure(self) -> None:
+        failed, self._failed = self._failed, None
+        if failed is not None:
+            raise failed
+
+    async def _mark_if_due(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if self._acknowledged and now >= self._next_mark:
+            self._next_mark = now + self.MARK_SECONDS
+            await self.mark_acknowledged()
+
+    async def mark_acknowledged(self) -> int:
+        """Mark the rows JetStream acknowledged as sent, in one statement; how many."""
+        ids = sorted(self._acknowledged)
+        if not ids:
+            return 0
+        async with self._sessions() as session:
+            await session.exec(_MARK_PUBLISHED, params={"ids": ids, "at": datetime.now(UTC)})
             await session.commit()
-        return len(rows)
+        self._acknowledged.difference_update(ids)
+        return len(ids)
 
 
 async def mark_arrived(session: AsyncSession, event_ids: list[UUID]) -> None:

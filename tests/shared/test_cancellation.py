@@ -56,7 +56,7 @@ async def test_a_consumer_stops_when_its_fetch_expires_as_it_is_cancelled(
         await nc.close()
 
 
-async def test_the_outbox_relay_stops_when_its_publish_is_acknowledged_as_it_is_cancelled(
+async def test_the_outbox_relay_stops_when_what_its_turn_awaits_comes_as_it_is_cancelled(
     tmp_path: Path,
 ) -> None:
     waiting, acknowledged = asyncio.Event(), asyncio.Event()
@@ -74,7 +74,7 @@ async def test_the_outbox_relay_stops_when_its_publish_is_acknowledged_as_it_is_
         acknowledged.clear()
         return 0
 
-    relay.publish_pending = one_pending  # type: ignore[method-assign]
+    relay.send_pending = one_pending  # type: ignore[method-assign]
     await _stops(asyncio.create_task(relay.run()), waiting, acknowledged)
 
 

@@ -1,6 +1,8 @@
 """Outbox, inbox and dead letters against a real nats-server and both databases."""
 
 import asyncio
+import contextlib
+import functools
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -9,7 +11,7 @@ from uuid import UUID
 import nats
 import pytest
 from faststream.nats import NatsBroker
-from sqlmodel import Field, SQLModel, func, select
+from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.consumer import DLQ_HEADER_PREFIX, Consumers, EventConsumer, NotYet, subscribe
@@ -101,6 +103,33 @@ async def start_consumer(h: Harness, apply: Callable[..., object] | None = None)
     h.connected.set()
 
 
+@contextlib.asynccontextmanager
+async def relaying(relay: OutboxRelay) -> AsyncIterator[None]:
+    """The relay running, as in a service, for the duration of the block."""
+    task = asyncio.create_task(relay.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _unpublished(h: Harness) -> int:
+    async with h.sessions() as session:
+        query = select(func.count()).where(col(OutboxMessage.published_at).is_(None))
+        return (await session.exec(query)).one()
+
+
+async def _all_published(h: Harness) -> bool:
+    return await _unpublished(h) == 0
+
+
+def _relay(h: Harness, **options: float) -> OutboxRelay:
+    return OutboxRelay(
+        h.sessions, jetstream_publisher(h.broker, h.connected, STREAM_NAME), **options
+    )
+
+
 async def test_outbox_row_is_published_with_msg_id_and_marked_after_ack(harness: Harness) -> None:
     await harness.broker.start()
     harness.connected.set()
@@ -108,41 +137,101 @@ async def test_outbox_row_is_published_with_msg_id_and_marked_after_ack(harness:
     async with harness.sessions() as session:
         add_event(session, event)
         await session.commit()
-    publish = jetstream_publisher(harness.broker, harness.connected, STREAM_NAME)
-    relay = OutboxRelay(harness.sessions, publish)
-    assert await relay.publish_pending() == 1
+    async with relaying(_relay(harness)):
+        await wait_until(lambda: _all_published(harness))
     stored = await harness.stored(event.subject())
     assert [m.headers["Nats-Msg-Id"] for m in stored] == [str(event.event_id)]
     assert json.loads(stored[0].data)["event_id"] == str(event.event_id)
-    async with harness.sessions() as session:
-        row = (await session.exec(select(OutboxMessage))).one()
-        assert row.published_at is not None
+
+
+async def test_rows_are_stored_once_each_in_the_order_committed(harness: Harness) -> None:
+    await harness.broker.start()
+    harness.connected.set()
+    events = [case_registered() for _ in range(30)]
+    relay = _relay(harness, batch_size=7)  # several turns, acknowledgements overlapping
+    async with relaying(relay):
+        for event in events:
+            async with harness.sessions() as session:
+                add_event(session, event)
+                await session.commit()
+            relay.wake()
+        await wait_until(lambda: _all_published(harness))
+    ids = [m.headers["Nats-Msg-Id"] for m in await harness.stored("slrt.case.registered.>")]
+    assert ids == [str(e.event_id) for e in events]
+
+
+async def test_a_row_committed_after_one_with_a_higher_id_is_published(harness: Harness) -> None:
+    """On PostgreSQL ids are taken at insert and transactions commit in any order: a row
+    can appear after the relay sent rows with higher ids."""
+    await harness.broker.start()
+    harness.connected.set()
+    later, earlier = case_registered(), case_registered()
+    relay = _relay(harness)
+    async with relaying(relay):
+        for row_id, event in ((10, later), (5, earlier)):
+            async with harness.sessions() as session:
+                session.add(_outbox_row(row_id, event))
+                await session.commit()
+            relay.wake()
+            await wait_until(lambda: _all_published(harness))
+    ids = [m.headers["Nats-Msg-Id"] for m in await harness.stored("slrt.case.registered.>")]
+    assert ids == [str(later.event_id), str(earlier.event_id)]
+
+
+def _outbox_row(row_id: int, event: CaseRegistered) -> OutboxMessage:
+    return OutboxMessage(
+        id=row_id,
+        event_id=event.event_id,
+        event_type=event.type,
+        subject=event.subject(),
+        payload=event.model_dump_json(),
+        trace_id=event.trace_id,
+    )
+
+
+async def test_a_row_is_sent_while_earlier_ones_wait_for_their_acknowledgement(
+    harness: Harness,
+) -> None:
+    sent: list[str] = []
+    acknowledge = asyncio.Event()
+
+    async def publish(subject: str, payload: bytes, headers: dict[str, str]) -> None:
+        sent.append(headers["Nats-Msg-Id"])
+        await acknowledge.wait()
+
+    first, second = case_registered(), case_registered()
+    relay = OutboxRelay(harness.sessions, publish)
+    async with relaying(relay):
+        for event in (first, second):
+            async with harness.sessions() as session:
+                add_event(session, event)
+                await session.commit()
+            relay.wake()
+            await wait_until(functools.partial(_sent, sent, event))
+        assert await _unpublished(harness) == 2  # nothing acknowledged, nothing marked
+        acknowledge.set()
+        await wait_until(lambda: _all_published(harness))
+    assert sent == [str(first.event_id), str(second.event_id)]
+
+
+async def _sent(sent: list[str], event: CaseRegistered) -> bool:
+    return str(event.event_id) in sent
 
 
 async def test_broker_outage_keeps_events_until_it_returns(harness: Harness) -> None:
     await harness.broker.start()
     harness.connected.set()
-    publish = jetstream_publisher(harness.broker, harness.connected, STREAM_NAME)
-    relay = OutboxRelay(harness.sessions, publish)
     harness.nats.stop()
     event = case_registered()
     async with harness.sessions() as session:
         add_event(session, event)
         await session.commit()
-    with pytest.raises(Exception):  # noqa: B017 - whatever the client raises while cut off
-        await relay.publish_pending()
-    async with harness.sessions() as session:
-        assert (await session.exec(select(OutboxMessage))).one().published_at is None
-    harness.nats.start()
-    await wait_until(lambda: _published(relay))
+    async with relaying(_relay(harness)):
+        await asyncio.sleep(2)  # the publish fails, and fails again after a back-off
+        assert await _unpublished(harness) == 1
+        harness.nats.start()
+        await wait_until(lambda: _all_published(harness), timeout=20)
     assert len(await harness.stored(event.subject())) == 1
-
-
-async def _published(relay: OutboxRelay) -> bool:
-    try:
-        return await relay.publish_pending() == 1
-    except Exception:
-        return False
 
 
 async def test_redelivered_event_changes_state_once(harness: Harness) -> None:
@@ -191,10 +280,8 @@ async def test_failing_handler_is_retried_then_dead_lettered(harness: Harness) -
     async with harness.sessions() as session:
         add_event(session, event)
         await session.commit()
-    await OutboxRelay(
-        harness.sessions, jetstream_publisher(harness.broker, harness.connected, STREAM_NAME)
-    ).publish_pending()
-    await wait_until(lambda: _dead_letters(harness, 1), timeout=20)
+    async with relaying(_relay(harness)):
+        await wait_until(lambda: _dead_letters(harness, 1), timeout=20)
     letter = (await harness.stored(dead_letter_subject("verval")))[0]
     assert letter.headers[f"{DLQ_HEADER_PREFIX}Attempts"] == "5"
     assert "RuntimeError: registry unavailable" in letter.headers[f"{DLQ_HEADER_PREFIX}Reason"]
