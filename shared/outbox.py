@@ -47,18 +47,20 @@ class OutboxMessage(TableModel, table=True):
     arrived_at: datetime | None = Field(default=None, index=True)
 
 
+def outbox_message(event: Event) -> OutboxMessage:
+    """The outbox row that publishes `event`."""
+    return OutboxMessage(
+        event_id=event.event_id,
+        event_type=event.type,
+        subject=event.subject(),
+        payload=event.model_dump_json(),
+        trace_id=event.trace_id,
+    )
+
+
 def add_event(session: AsyncSession, event: Event) -> None:
     """Stage `event` for publication in the caller's transaction."""
-    stage(
-        session,
-        OutboxMessage(
-            event_id=event.event_id,
-            event_type=event.type,
-            subject=event.subject(),
-            payload=event.model_dump_json(),
-            trace_id=event.trace_id,
-        ),
-    )
+    stage(session, outbox_message(event))
 
 
 def headers_for(event_id: UUID, trace_id: str) -> dict[str, str]:

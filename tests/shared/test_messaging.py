@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared.consumer import DLQ_HEADER_PREFIX, Consumers, EventConsumer, NotYet, subscribe
 from shared.contracts import STREAM_NAME, CaseRegistered
 from shared.db import SessionFactory, create_engine, create_tables, session_factory
-from shared.outbox import OutboxMessage, OutboxRelay, add_event
+from shared.outbox import OutboxMessage, OutboxRelay, add_event, outbox_message
 from shared.runtime import RUNTIME_TABLES, jetstream_publisher
 from shared.staging import stage
 from shared.topology import MAX_ATTEMPTS, dead_letter_subject
@@ -179,14 +179,9 @@ async def test_a_row_committed_after_one_with_a_higher_id_is_published(harness: 
 
 
 def _outbox_row(row_id: int, event: CaseRegistered) -> OutboxMessage:
-    return OutboxMessage(
-        id=row_id,
-        event_id=event.event_id,
-        event_type=event.type,
-        subject=event.subject(),
-        payload=event.model_dump_json(),
-        trace_id=event.trace_id,
-    )
+    row = outbox_message(event)
+    row.id = row_id
+    return row
 
 
 async def test_a_row_is_sent_while_earlier_ones_wait_for_their_acknowledgement(
