@@ -116,7 +116,7 @@ class EventConsumer(Generic[E]):
 
     async def _next_batch(self, js: JetStreamContext, sub: PullSubscription) -> None:
         try:
-            messages = await _fetch(sub)
+            messages = await fetch_batch(sub)
         except TimeoutError:
             return  # nothing waiting
         except Exception as exc:  # the server restarting or unreachable: the client reconnects
@@ -267,7 +267,7 @@ class EventConsumer(Generic[E]):
             yield
 
 
-async def _fetch(sub: PullSubscription) -> list[Msg]:
+async def fetch_batch(sub: PullSubscription) -> list[Msg]:
     """The next message as soon as there is one, with what else waits or comes in the
     next FETCH_LINGER_SECONDS (up to FETCH_BATCH).
 

@@ -43,7 +43,7 @@ async def test_a_consumer_stops_when_its_fetch_expires_as_it_is_cancelled(
         expired.clear()
         raise TimeoutError
 
-    monkeypatch.setattr(shared.consumer, "_fetch", fetch)
+    monkeypatch.setattr(shared.consumer, "fetch_batch", fetch)
     sessions = session_factory(create_engine(f"sqlite:///{tmp_path / 'verval.db'}"))
     consumers = Consumers()
     consumer = subscribe(

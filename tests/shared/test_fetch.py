@@ -34,7 +34,7 @@ async def test_a_message_reaching_an_idle_consumer_is_handed_over_at_once(
         while True:
             raise_if_cancelled()  # the stop at the end must not be swallowed (a hang)
             try:
-                messages = await shared.consumer._fetch(sub)
+                messages = await shared.consumer.fetch_batch(sub)
             except TimeoutError:
                 continue
             for message in messages:
@@ -83,7 +83,7 @@ async def test_a_steady_trickle_is_fetched_a_few_at_a_time(nats_server: NatsServ
     batches = []
     try:
         while sum(batches) < 40:
-            messages = await shared.consumer._fetch(sub)
+            messages = await shared.consumer.fetch_batch(sub)
             batches.append(len(messages))
             for message in messages:
                 await message.ack()
