@@ -211,21 +211,17 @@ class OutboxRelay:
             raise failed
 
     async def _mark_if_due(self) -> None:
+        """Mark the rows JetStream acknowledged as sent, in one statement, once MARK_SECONDS
+        have passed since the last time."""
         now = asyncio.get_running_loop().time()
-        if self._acknowledged and now >= self._next_mark:
-            self._next_mark = now + self.MARK_SECONDS
-            await self.mark_acknowledged()
-
-    async def mark_acknowledged(self) -> int:
-        """Mark the rows JetStream acknowledged as sent, in one statement; how many."""
+        if not self._acknowledged or now < self._next_mark:
+            return
+        self._next_mark = now + self.MARK_SECONDS
         ids = sorted(self._acknowledged)
-        if not ids:
-            return 0
         async with self._sessions() as session:
             await session.exec(_MARK_PUBLISHED, params={"ids": ids, "at": datetime.now(UTC)})
             await session.commit()
         self._acknowledged.difference_update(ids)
-        return len(ids)
 
 
 async def mark_arrived(session: AsyncSession, event_ids: list[UUID]) -> None:
