@@ -271,9 +271,10 @@ async def fetch_batch(sub: PullSubscription) -> list[Msg]:
     """The next message as soon as there is one, with what else waits or comes in the
     next FETCH_LINGER_SECONDS (up to FETCH_BATCH).
 
-    Two fetches: nats-py's fetch of a whole batch, once a request of it had expired while
-    idle, sometimes held a message that came until its own timeout ran out (measured: 0.9
-    to 4.6 s of a 5 s timeout, in 4 of 12 single messages); a fetch of one hands it over."""
+    Two fetches: nats-py 2.14's fetch of a whole batch, once a request of it had expired
+    while idle, sometimes held a message that came until its own timeout ran out (measured:
+    0.9 to 4.6 s of a 5 s timeout, in 4 of 12 single messages); a fetch of one hands it
+    over. 2.16 says it fixed that; the two fetches stay until measured without them."""
     first = await sub.fetch(1, timeout=FETCH_TIMEOUT_SECONDS)
     await asyncio.sleep(FETCH_LINGER_SECONDS)
     try:
