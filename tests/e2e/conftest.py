@@ -32,12 +32,20 @@ def nik(serial: int) -> str:
     return f"331701010190{serial:04d}"
 
 
+def phone(serial: int) -> str:
+    """A mobile number (0812 and eight digits), one per citizen."""
+    return f"0812{serial:08d}"
+
+
+KK = "3317010203040005"
+
+
 def case_body(serial: int, desa_code: str = "33.17.01.2001") -> dict[str, Any]:
     """A citizen registering an urgent, consented case: the fast track refers it as soon
     as verval has checked it."""
     return {
         "nik": nik(serial),
-        "kk": "3317010203040005",
+        "kk": KK,
         "name": f"Warga Uji {serial}",
         "birth_date": "1990-01-01",
         "sex": "L",
@@ -45,7 +53,7 @@ def case_body(serial: int, desa_code: str = "33.17.01.2001") -> dict[str, Any]:
         "address": "Dukuh Krajan 1",
         "rt": "1",
         "rw": "1",
-        "phone": f"0812{serial:08d}",
+        "phone": phone(serial),
         "urgent": True,
         "consent_to_share": True,
         "category": "pbi_reaktivasi",
