@@ -1,5 +1,6 @@
 """Faults under load: village desks register 2,000 cases while every service is killed with
-SIGKILL once at a random moment and restarted, and nats-server is stopped and started.
+SIGKILL once at a random moment and restarted, and nats-server is stopped and started; each
+fault comes after a random number of registrations, so all of them fall within the load.
 Afterwards every database is reconciled: each case registered, verified, referred and told
 exactly once; no lost case, no duplicate referral, no duplicate message; and no NIK or
 phone number in any service's log.
@@ -11,7 +12,6 @@ run it, and with each service on its own PostgreSQL database, as a district woul
 import asyncio
 import random
 import re
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -38,6 +38,9 @@ pytestmark = pytest.mark.e2e
 
 CASES = 2000
 DESKS = 8
+# The desks together register at most this many cases a second, so the load lasts longer
+# than the five faults with their restarts (a few seconds each), on a fast machine too.
+RATE = 40.0
 SETTLE_SECONDS = 420.0
 TOLD_ABOUT = ("case.registered", "case.verified", "referral.created")
 
@@ -57,11 +60,32 @@ def stack(
         yield Stack(nats, services, var_dir)
 
 
-async def desk(client: httpx.AsyncClient, serials: range, token: str) -> None:
-    """One village desk registering its citizens; a submit that fails (intake killed, say)
-    is sent again with the same Idempotency-Key, as the form does."""
+class Progress:
+    """How many cases the desks have registered so far; the chaos thread waits on it."""
+
+    def __init__(self) -> None:
+        self.registered = 0
+
+    def wait_for(self, count: int, timeout: float = 120.0) -> int:
+        """Block until `count` cases are registered; how many there are then."""
+        deadline = time.monotonic() + timeout
+        while self.registered < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the desks stopped at {self.registered} cases")
+            time.sleep(0.05)
+        return self.registered
+
+
+async def desk(client: httpx.AsyncClient, serials: range, token: str, progress: Progress) -> None:
+    """One village desk registering its citizens, one every DESKS / RATE seconds at most;
+    a submit that fails (intake killed, say) is sent again with the same Idempotency-Key,
+    as the form does."""
     headers = {"Authorization": f"Bearer {token}"}
+    loop = asyncio.get_running_loop()
+    next_slot = loop.time()
     for serial in serials:
+        await asyncio.sleep(max(0.0, next_slot - loop.time()))
+        next_slot = max(next_slot, loop.time()) + DESKS / RATE
         while True:
             try:
                 response = await client.post(
@@ -73,44 +97,47 @@ async def desk(client: httpx.AsyncClient, serials: range, token: str) -> None:
                 await asyncio.sleep(0.5)
                 continue
             if response.status_code in (200, 201):
+                progress.registered += 1
                 break
             assert response.status_code >= 500, response.text  # only an outage is retried
             await asyncio.sleep(0.5)
 
 
-async def load(stack: Stack) -> None:
+async def load(stack: Stack, progress: Progress) -> None:
     per_desk = CASES // DESKS
     async with httpx.AsyncClient(base_url=stack.url("intake"), timeout=30) as client:
         login = {"username": "sekretariat", "password": DEMO_PASSWORD}
         token = (await client.post("/api/login", json=login)).json()["token"]
         await asyncio.gather(
             *(
-                desk(client, range(1 + d * per_desk, 1 + (d + 1) * per_desk), token)
+                desk(client, range(1 + d * per_desk, 1 + (d + 1) * per_desk), token, progress)
                 for d in range(DESKS)
             )
         )
 
 
-def chaos(stack: Stack, done: threading.Event) -> list[str]:
-    """Kill each service once at a random moment and restart it; then restart nats-server."""
+def chaos(stack: Stack, progress: Progress) -> list[tuple[str, int]]:
+    """Kill each service once and restart it, then stop and start nats-server, each fault
+    after a random number of registrations (10% to 70% of the load); what happened, with
+    how many cases were registered when it did."""
     rng = random.Random(20261123)
-    happened: list[str] = []
     order = list(SERVICE_NAMES)
     rng.shuffle(order)
-    for name in order:
-        time.sleep(rng.uniform(2.0, 5.0))
+    points = sorted(rng.sample(range(CASES // 10, CASES * 7 // 10), len(order) + 1))
+    happened: list[tuple[str, int]] = []
+    for name, point in zip(order, points[:-1], strict=True):
+        registered = progress.wait_for(point)
         svc: ServiceProcess = stack.services[name]
         svc.kill()
-        happened.append(f"kill -9 {name}")
+        happened.append((f"kill -9 {name}", registered))
         time.sleep(rng.uniform(0.5, 2.0))
         svc.start()
         wait_ready([svc], timeout=90)
-    time.sleep(rng.uniform(1.0, 3.0))
+    registered = progress.wait_for(points[-1])
     stack.nats.stop()
-    happened.append("nats-server stopped")
+    happened.append(("nats-server stopped", registered))
     time.sleep(2.0)
     stack.nats.start()
-    done.set()
     return happened
 
 
@@ -146,15 +173,17 @@ EXPECTED = {
 
 
 def test_every_case_ends_once_though_every_part_failed_on_the_way(stack: Stack) -> None:
-    done = threading.Event()
+    progress = Progress()
 
-    async def run() -> list[str]:
-        chaos_task = asyncio.to_thread(chaos, stack, done)
-        happened, _ = await asyncio.gather(chaos_task, load(stack))
+    async def run() -> list[tuple[str, int]]:
+        chaos_task = asyncio.to_thread(chaos, stack, progress)
+        happened, _ = await asyncio.gather(chaos_task, load(stack, progress))
         return happened
 
     happened = asyncio.run(run())
-    assert len(happened) == len(SERVICE_NAMES) + 1 and done.is_set()
+    assert len(happened) == len(SERVICE_NAMES) + 1
+    # Every fault struck while the desks were still registering.
+    assert all(registered < CASES for _, registered in happened), happened
 
     deadline = time.monotonic() + SETTLE_SECONDS
     found = reconciled(stack)
