@@ -15,8 +15,6 @@ Results are appended to bench/RESULTS.md.
 
 import argparse
 import asyncio
-import os
-import platform
 import random
 import sqlite3
 import sys
@@ -32,7 +30,7 @@ import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.pipeline import RESULTS, synthetic_case
+from bench.pipeline import RESULTS, machine, synthetic_case
 from shared.accounts import DEMO_PASSWORD
 from shared.contracts import STREAM_NAME
 from slrt.services import SERVICE_NAMES
@@ -146,7 +144,6 @@ def _report(
     receipts: float,
     done: float,
 ) -> str:
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     command = (
         f"python bench/edge_catchup.py --cases {args.cases} --desks {args.desks} "
         f"--offline-minutes {args.offline_minutes:g}"
@@ -156,7 +153,7 @@ def _report(
             f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — village edge catch-up, "
             f"{args.cases} cases after {offline / 60:.0f} minutes offline",
             "",
-            f"- machine: {machine}",
+            f"- machine: {machine()}",
             f"- command: `{command}`",
             f"- while cut off: {args.cases} cases registered in {registered_in:.0f} s "
             f"({args.cases / registered_in:.0f}/s), {held} events waiting at the village",

@@ -18,6 +18,7 @@ import random
 import shutil
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -273,6 +274,21 @@ def p99_by_minute(sent: dict[str, float], notified: dict[str, float]) -> list[fl
     return [1000 * percentile(minutes[m], 0.99) for m in sorted(minutes)]
 
 
+def machine() -> str:
+    """The machine and the interpreter the services ran on. Which CPython build matters:
+    pyenv's default (no profile-guided or link-time optimisation, libpython a shared
+    library) ran pure Python 15-20% slower than Debian's (optimised, linked statically) on
+    the same machine (bench/RESULTS.md, 7 Dec)."""
+    maps = Path("/proc/self/maps")
+    linked = "unknown"
+    if maps.exists():
+        linked = "shared" if "libpython" in maps.read_text() else "static"
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        f" ({sys.base_prefix}, libpython {linked})"
+    )
+
+
 def machine_speed() -> float:
     """Seconds a fixed loop of pure Python takes (best of three): the same machine's speed
     swings by a fifth from one hour to the next, and the pipeline's latencies with it."""
@@ -419,13 +435,12 @@ def _report(
         load = f"--rate {args.rate:g} --duration {args.duration:g}"
         shape, start = f"{args.rate:g} cases/s for {args.duration:g} s", "due"
     command = f"python bench/pipeline.py {load} --villages {args.villages} --backend {args.backend}"
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     return "\n".join(
         [
             f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {args.backend}, "
             f"{shape}, {args.villages} desks",
             "",
-            f"- machine: {machine}",
+            f"- machine: {machine()}",
             f"- command: `{command}`",
             f"- registered: {sent}, notified: {done} (missing: {sent - done})",
             f"- intake accepted {sent / posted:.0f} registrations/s over HTTP",
