@@ -10,9 +10,9 @@ appended to bench/RESULTS.md.
 
 import argparse
 import asyncio
-import platform
 import random
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -24,6 +24,9 @@ import psycopg
 from psycopg import sql
 from sqlalchemy import insert
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.pipeline import machine
 from services.referral.app import create_app
 from services.referral.domain import DEFAULT_DESTINATIONS
 from services.referral.lifecycle import ENDED, Status
@@ -134,7 +137,7 @@ def write_results(count: int, backend: str, timings: dict[str, list[float]]) -> 
     lines = [
         f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {backend}, {count} referrals",
         "",
-        f"- machine: {platform.machine()}, 2 cores, Python {platform.python_version()}",
+        f"- machine: {machine()}",
         f"- command: `python bench/referral_pages.py --referrals {count} --backend {backend}`",
         "",
         "| page | median ms | max ms |",

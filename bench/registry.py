@@ -16,7 +16,6 @@ import asyncio
 import csv
 import itertools
 import os
-import platform
 import random
 import resource
 import statistics
@@ -28,6 +27,9 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.pipeline import machine
 from services.verval import life_event_service, registry, service
 from services.verval.domain import Presented, candidates
 from services.verval.importer import import_csv, sync_engine
@@ -188,7 +190,7 @@ def run(people: int, lookups: int) -> str:
         [
             f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — sqlite, {result.rows} people",
             "",
-            f"- machine: {platform.machine()}, 2 cores, Python {platform.python_version()}",
+            f"- machine: {machine()}",
             f"- command: `python bench/registry.py --people {people} --lookups {lookups}`",
             f"- generated in {generated:.0f} s (child process)",
             f"- civil import: {result.rows} rows in {imported:.1f} s = "
