@@ -29,6 +29,7 @@ from tests.e2e.conftest import (
     case_body,
     counts,
     database,
+    eventually,
     nik,
     phone,
     running_services,
@@ -66,13 +67,9 @@ class Progress:
     def __init__(self) -> None:
         self.registered = 0
 
-    def wait_for(self, count: int, timeout: float = 120.0) -> int:
+    def wait_for(self, count: int) -> int:
         """Block until `count` cases are registered; how many there are then."""
-        deadline = time.monotonic() + timeout
-        while self.registered < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the desks stopped at {self.registered} cases")
-            time.sleep(0.05)
+        eventually(lambda: self.registered >= count, timeout=120.0)
         return self.registered
 
 
