@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import nats
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from shared.consumer import DLQ_HEADER_PREFIX
@@ -57,7 +56,7 @@ async def read_dead_letters(nats_url: str, service: str) -> list[DeadLetter]:
         while True:
             try:
                 batch = await sub.fetch(100, timeout=0.5)
-            except NatsTimeout:
+            except TimeoutError:  # nats-py's, or asyncio's bare one that 2.16 also raises
                 return letters
             letters.extend(DeadLetter.of(msg) for msg in batch)
     finally:
