@@ -20,6 +20,9 @@ from shared.table_model import TableModel
 
 class InboxEntry(TableModel, table=True):
     __tablename__ = "inbox"
+    # On SQLite a table keyed by its primary key alone: a rowid table would be a second
+    # b-tree beside the key's index, written for every event every consumer applies.
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     consumer: str = Field(primary_key=True)
     event_id: UUID = Field(primary_key=True)

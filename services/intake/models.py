@@ -171,7 +171,9 @@ class Case(TableModel, table=True):
     floor_type: str | None = None
     electricity: str | None = None
     citizen_account: str | None = None
-    documents_complete: bool = Field(default=False, index=True)
+    # Not indexed: a yes/no column narrows nothing that the desa's index has not (the list's
+    # filter), and every registration and upload would write the index.
+    documents_complete: bool = False
     consent_recorded_by: str | None = None
     consent_recorded_at: datetime | None = None
     consent_override_by: str | None = None
