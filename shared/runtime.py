@@ -9,7 +9,6 @@ while NATS is unreachable; `/readyz` says so.
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -30,7 +29,7 @@ from shared.db import SessionFactory, create_engine, create_tables, ping, sessio
 from shared.edge import VILLAGE_STREAMS, Edge
 from shared.errors import install_error_handlers
 from shared.inbox import InboxEntry
-from shared.logging import configure_logging, get_logger
+from shared.logging import configure_logging, get_logger, trace_id_from
 from shared.outbox import OutboxMessage, OutboxRelay, Publish
 from shared.settings import ServiceSettings
 from shared.topology import DISTRICT_STREAMS, Streams
@@ -158,7 +157,7 @@ class TraceIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        trace_id = Headers(scope=scope).get("x-trace-id") or uuid.uuid4().hex
+        trace_id = trace_id_from(Headers(scope=scope).get("x-trace-id"))
 
         async def send_with_trace(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -5,7 +5,7 @@ transaction (the caller commits); the outbox relay publishes the event afterward
 """
 
 from datetime import datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -46,6 +46,7 @@ from shared.contracts import (
 )
 from shared.db import as_utc, get_by_key, pending
 from shared.errors import Refusal
+from shared.logging import new_trace_id
 from shared.outbox import add_event
 
 READERS = frozenset({Role.SECRETARIAT, Role.SECRETARIAT_HEAD, Role.LIAISON})
@@ -468,7 +469,7 @@ async def raise_overdue(*, session: AsyncSession, now: datetime, limit: int = 50
             ReferralOverdue(
                 case_id=referral.case_id,
                 area=_area(referral),
-                trace_id=uuid4().hex,  # the scheduler starts a chain of its own
+                trace_id=new_trace_id(),  # the scheduler starts a chain of its own
                 actor=service_actor("referral", referral.kabupaten),
                 referral_id=referral.id,
                 destination=referral.destination,

@@ -154,6 +154,15 @@ async def test_the_callers_trace_id_travels_with_the_event(intake: Intake) -> No
     assert len(untraced.headers["X-Trace-Id"]) == 32
 
 
+async def test_a_trace_id_holding_a_phone_number_is_replaced(intake: Intake) -> None:
+    # It would travel in clear in the event and the headers, where logs only mask it.
+    response = await intake.register(headers={"X-Trace-Id": "hp-081234567890"})
+    trace_id = response.headers["X-Trace-Id"]
+    assert len(trace_id) == 32 and "081234567890" not in trace_id
+    [row] = await intake.outbox()
+    assert row.trace_id == trace_id
+
+
 async def test_consent_is_recorded_with_who_and_when_and_travels_with_the_event(
     intake: Intake,
 ) -> None:
