@@ -213,10 +213,7 @@ class EventConsumer(Generic[E]):
             await self._retry_or_dead_letter(js, msg, reason, _attempt(msg), self.waiting_attempts)
             return
         await msg.ack()
-        # DEBUG: an event applied is the normal case, seven times per registration. At INFO
-        # these were 7 of a case's 10 log lines, ~20 µs of CPU each (bench/RESULTS.md, 7
-        # Dec); the inbox records each one, retries and dead letters stay WARNING and ERROR.
-        log.debug("event_consumed", applied=outcome)
+        log.info("event_consumed", applied=outcome)
 
     async def _retry_or_dead_letter(
         self, js: JetStreamContext, msg: Msg, reason: str, attempt: int, limit: int
