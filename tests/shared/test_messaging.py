@@ -289,7 +289,24 @@ async def _dead_letters(h: Harness, n: int) -> bool:
     return len(await h.stored(dead_letter_subject("verval"))) == n
 
 
-async def test_handler_that_fails_once_succeeds_on_retry(harness: Harness) -> None:
+class RecordedLevels:
+    """Stands in for a module's structlog logger: which level each event was logged at."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def __getattr__(self, level: str) -> Callable[..., None]:
+        return lambda event, **fields: self.lines.append((event, level))
+
+    def levels(self, event: str) -> list[str]:
+        return [level for name, level in self.lines if name == event]
+
+
+async def test_handler_that_fails_once_succeeds_on_retry(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logged = RecordedLevels()
+    monkeypatch.setattr(consumer, "log", logged)
     tries: list[int] = []
 
     async def flaky(session: AsyncSession, event: CaseRegistered) -> None:
@@ -304,11 +321,16 @@ async def test_handler_that_fails_once_succeeds_on_retry(harness: Harness) -> No
     await wait_until(lambda: _count_is(harness, 1))
     assert len(tries) == 2
     assert await harness.stored(dead_letter_subject("verval")) == []
+    assert logged.levels("event_retry") == ["warning"]  # a failure is worth one at once
 
 
 async def test_an_event_waiting_for_another_is_retried_beyond_the_error_limit(
-    harness: Harness,
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Its first retries are the usual race between two consumers and logged at INFO; a
+    longer wait is a warning."""
+    logged = RecordedLevels()
+    monkeypatch.setattr(consumer, "log", logged)
     tries: list[int] = []
 
     async def waits(session: AsyncSession, event: CaseRegistered) -> None:
@@ -323,6 +345,8 @@ async def test_an_event_waiting_for_another_is_retried_beyond_the_error_limit(
     await wait_until(lambda: _count_is(harness, 1), timeout=20)
     assert len(tries) == MAX_ATTEMPTS + 2
     assert await harness.stored(dead_letter_subject("verval")) == []
+    quiet = ["info"] * consumer.QUIET_WAITS
+    assert logged.levels("event_retry") == quiet + ["warning"] * (MAX_ATTEMPTS + 1 - len(quiet))
 
 
 async def _publish_events(h: Harness, count: int) -> list[CaseRegistered]:
