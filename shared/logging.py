@@ -35,6 +35,9 @@ MASK_PHONE = "[TELEPON]"
 def mask_personal_numbers(text: str) -> str:
     """Replace every NIK/KK-shaped number and Indonesian phone number in `text`, leaving
     the ids of cases, events and traces in it as they are."""
+    masked = _mask(text)
+    if masked == text:  # as most are: no need to look for ids
+        return text
     parts, begun = [], 0
     for uuid4 in _UUID4.finditer(text):
         parts += [_mask(text[begun : uuid4.start()]), uuid4.group()]
