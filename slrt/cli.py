@@ -42,9 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--village", metavar="DESA", help="run a village edge: this desa's intake")
     up.add_argument("--hub", metavar="URL", help="the district's leaf URL (with --village)")
     up.add_argument(
+        "--no-demo",
         "--no-demo-users",
+        dest="no_demo",
         action="store_true",
-        help="do not create the demo district's operators (password slrt-demo)",
+        help="no demo district: neither its operators (password slrt-demo) nor its synthetic "
+        "registry in verval",
     )
 
     serve = commands.add_parser("serve", help="run one service in the foreground")
@@ -153,7 +156,7 @@ def _up(args: argparse.Namespace) -> int:
             nats_url=args.nats_url,
             nats_port=args.nats_port,
             database_urls=database_urls,
-            demo_users=not args.no_demo_users,
+            demo=not args.no_demo,
             edges=tuple(args.edge),
             village=args.village,
             hub_url=args.hub,

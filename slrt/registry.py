@@ -1,16 +1,23 @@
 """`slrt generate` and `slrt registry import`: a synthetic district, and registry extracts
-loaded into verval's database with a progress bar (rich)."""
+loaded into verval's database with a progress bar (rich). `slrt up` loads the demo
+district's the same way."""
 
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
+from sqlmodel import col, select
 
 from services.verval.importer import ImportRefused, import_csv, sync_engine
 from services.verval.models import TABLES
-from services.verval.registry import Kind
+from services.verval.registry import Kind, Snapshot
 from services.verval.settings import Settings
 from shared.areas import load_registry
 from slrt.synthetic import generate
+
+# The demo district's registry: enough people for every desa to have some, made in seconds.
+DEMO_PEOPLE = 20_000
+DEMO_SEED = 7
 
 
 def generate_command(people: int, out: Path, seed: int) -> int:
@@ -26,8 +33,35 @@ def import_command(kind: Kind, path: Path, database_url: str | None) -> int:
     if not path.is_file():
         print(f"Berkas {path} tidak ada.")
         return 2
-    engine = sync_engine(database_url or Settings().effective_database_url)
+    return _import(_engine(database_url or Settings().effective_database_url), kind, path)
+
+
+def load_demo_registry(database_url: str, folder: Path) -> bool:
+    """Generate the demo district's registry extracts into `folder` and import them into
+    verval's database, unless it holds a registry already (an earlier start's, or a real
+    one); whether it did."""
+    engine = _engine(database_url)
+    try:
+        with engine.connect() as connection:
+            if connection.execute(select(col(Snapshot.id)).where(col(Snapshot.current))).first():
+                return False
+        print(f"Registri demo: {DEMO_PEOPLE} orang sintetis dibuat dan diimpor ke verval")
+        generate(load_registry(Settings().area_csv), DEMO_PEOPLE, folder, DEMO_SEED)
+        for kind in (Kind.CIVIL, Kind.DTKS, Kind.PROGRAMS):
+            if _import(engine, kind, folder / f"{kind.value}.csv") != 0:
+                raise RuntimeError(f"the demo registry's {kind.value}.csv did not import")
+        return True
+    finally:
+        engine.dispose()
+
+
+def _engine(database_url: str) -> Engine:
+    engine = sync_engine(database_url)
     TABLES[0].metadata.create_all(engine, tables=TABLES)
+    return engine
+
+
+def _import(engine: Engine, kind: Kind, path: Path) -> int:
     with path.open("rb") as handle:
         lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]

@@ -1,8 +1,9 @@
 """`slrt up`: the whole system on one machine, each service its own process.
 
 Starts nats-server from the wheel (unless pointed at an external NATS), provisions the
-stream and consumers, starts the four services, waits until each answers /readyz, and
-stops everything cleanly on Ctrl-C or SIGTERM. A service that dies is restarted.
+stream and consumers, gives verval the demo district's synthetic registry at its first
+start, starts the four services, waits until each answers /readyz, and stops everything
+cleanly on Ctrl-C or SIGTERM. A service that dies is restarted.
 """
 
 import asyncio
@@ -39,7 +40,8 @@ class UpOptions:
     nats_url: str | None
     nats_port: int
     database_urls: dict[str, str] = field(default_factory=dict)
-    demo_users: bool = True
+    # The demo district: its users, and a synthetic registry in verval (at the district).
+    demo: bool = True
     # At the district: desas running their own village edge. At a village: its desa and
     # the district's leaf URL (then only intake runs here).
     edges: tuple[str, ...] = ()
@@ -170,7 +172,9 @@ def run(options: UpOptions) -> int:
             nats.start()
             nats_url = nats.url
         asyncio.run(place.provision(nats_url))
-        demo = DEMO_USERS_ENV if options.demo_users else {}
+        if options.demo and not place.village:
+            _load_demo_registry(options)
+        demo = DEMO_USERS_ENV if options.demo else {}
         services = list(
             service_processes(
                 [spec_of("intake")] if place.village else SERVICES,
@@ -184,7 +188,7 @@ def run(options: UpOptions) -> int:
             svc.start()
         wait_ready(services)
         _print_urls(services, nats_url, options.var_dir, place.edge_commands())
-        if options.demo_users:
+        if options.demo:
             _print_demo_users()
         while True:
             _restart_dead(services)
@@ -211,6 +215,19 @@ def _restart_dead(services: list[ServiceProcess]) -> None:
             svc.restarts += 1
             log.warning("service_restarting", service=svc.spec.name, code=svc.process.returncode)
             svc.start()
+
+
+def _load_demo_registry(options: UpOptions) -> None:
+    """Before verval starts, so that it judges the first case against the registry."""
+    # Imported here: Faker and verval's importer are needed at a demo's first start only.
+    from services.verval.settings import Settings as VervalSettings
+    from slrt.registry import load_demo_registry
+
+    # The database verval will use: as `service_processes` configures it, else as the
+    # environment and the var folder say.
+    url = options.database_urls.get("verval")
+    url = url or VervalSettings(var_dir=options.var_dir).effective_database_url
+    load_demo_registry(url, options.var_dir / "registry")
 
 
 def _print_demo_users() -> None:

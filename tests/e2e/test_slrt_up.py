@@ -1,5 +1,6 @@
 """`slrt up` as a user runs it: everything starts, a case flows, SIGTERM stops it all."""
 
+import csv
 import os
 import signal
 import subprocess
@@ -74,6 +75,20 @@ def register_and_follow(intake_port: int, nik: str, timeout: float = 30) -> dict
         time.sleep(0.2)
 
 
+def precheck(intake_port: int, nik: str) -> dict[str, object]:
+    """What the desk's pre-check says of a person, asked as the demo front office."""
+    credentials = {"username": "desa-3317102001", "password": DEMO_PASSWORD}
+    login = httpx.post(f"http://127.0.0.1:{intake_port}/api/login", json=credentials, timeout=10)
+    auth = {"Authorization": f"Bearer {login.json()['token']}"}
+    body = {"nik": nik, "category": "pbi_pendaftaran"}
+    reply = httpx.post(
+        f"http://127.0.0.1:{intake_port}/api/precheck", json=body, headers=auth, timeout=10
+    )
+    assert reply.status_code == 200, reply.text
+    answer: dict[str, object] = reply.json()
+    return answer
+
+
 def stop_and_check(process: subprocess.Popen[str], ports: dict[str, int], nats_port: int) -> None:
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0
@@ -84,6 +99,12 @@ def stop_and_check(process: subprocess.Popen[str], ports: dict[str, int], nats_p
 def test_up_runs_the_system_on_sqlite_and_stops_cleanly(tmp_path: Path) -> None:
     process, ports, nats_port = start_up(tmp_path)
     try:
+        # The demo district's synthetic registry is in verval from the start.
+        with (tmp_path / "var" / "registry" / "dtks.csv").open() as handle:
+            household = next(csv.DictReader(handle))
+        answer = precheck(ports["intake"], household["nik"])
+        assert answer["registry_loaded"] is True and answer["in_dtks"] is True
+        assert answer["id_dtks"] == household["id_dtks"]
         register_and_follow(ports["intake"], "3317014507850003")
         output = (tmp_path / "up.log").read_text()
         assert f"http://127.0.0.1:{ports['notify']}" in output

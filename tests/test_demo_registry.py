@@ -1,0 +1,63 @@
+"""`slrt up`'s demo district has a registry: verval judges its cases against real-looking
+people from the first start on, and a registry already there is never replaced."""
+
+import csv
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from services.verval.importer import sync_engine
+from services.verval.registry import Kind, Snapshot
+from slrt import cli, up
+from slrt.registry import DEMO_PEOPLE, load_demo_registry
+from slrt.up import UpOptions
+
+
+def current_snapshots(database_url: str) -> dict[str, int]:
+    engine = sync_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            query = select(col(Snapshot.kind), col(Snapshot.rows)).where(col(Snapshot.current))
+            return {kind: rows for kind, rows in connection.execute(query)}
+    finally:
+        engine.dispose()
+
+
+def snapshot_count(database_url: str) -> int:
+    engine = sync_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(Snapshot)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_the_demo_registry_is_generated_and_imported_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "registry"
+    assert load_demo_registry(database_url, folder) is True
+    loaded = current_snapshots(database_url)
+    assert set(loaded) == {kind.value for kind in Kind}
+    with (folder / "civil.csv").open() as handle:
+        people = sum(1 for _ in csv.DictReader(handle))
+    assert loaded[Kind.CIVIL.value] == people >= DEMO_PEOPLE
+
+    # The next start finds it (or a district's real one) and leaves it as it is.
+    assert load_demo_registry(database_url, tmp_path / "again") is False
+    assert snapshot_count(database_url) == len(Kind)
+    assert not (tmp_path / "again").exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "demo"), [((), True), (("--no-demo",), False), (("--no-demo-users",), False)]
+)
+def test_a_real_district_leaves_the_demo_out(
+    flags: tuple[str, ...], demo: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[UpOptions] = []
+    monkeypatch.setattr(up, "run", lambda options: started.append(options) or 0)
+    assert cli.main(["up", *flags]) == 0
+    assert started[0].demo is demo
