@@ -45,7 +45,7 @@ def load_demo_registry(database_url: str, folder: Path) -> bool:
         with engine.connect() as connection:
             if connection.execute(select(col(Snapshot.id)).where(col(Snapshot.current))).first():
                 return False
-        print(f"Registri demo: {DEMO_PEOPLE} orang sintetis dibuat dan diimpor ke verval")
+        print(f"Registri demo: {DEMO_PEOPLE} orang sintetis ({folder}) diimpor ke verval")
         generate(load_registry(Settings().area_csv), DEMO_PEOPLE, folder, DEMO_SEED)
         for kind in (Kind.CIVIL, Kind.DTKS, Kind.PROGRAMS):
             if _import(engine, kind, folder / f"{kind.value}.csv") != 0:
