@@ -47,7 +47,7 @@ def load_demo_registry(database_url: str, folder: Path) -> bool:
                 return False
         print(f"Registri demo: {DEMO_PEOPLE} orang sintetis ({folder}) diimpor ke verval")
         generate(load_registry(Settings().area_csv), DEMO_PEOPLE, folder, DEMO_SEED)
-        for kind in (Kind.CIVIL, Kind.DTKS, Kind.PROGRAMS):
+        for kind in Kind:
             if _import(engine, kind, folder / f"{kind.value}.csv") != 0:
                 raise RuntimeError(f"the demo registry's {kind.value}.csv did not import")
         return True

@@ -40,12 +40,17 @@ def start_up(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[s
     return process, ports, nats_port
 
 
-def register_and_follow(intake_port: int, nik: str, timeout: float = 30) -> dict[str, object]:
-    """As the demo front office of Kedungrejo (Rembang), whom `slrt up` created."""
+def desk_auth(intake_port: int) -> dict[str, str]:
+    """Signed in as the demo front office of Kedungrejo (Rembang), whom `slrt up` created."""
     credentials = {"username": "desa-3317102001", "password": DEMO_PASSWORD}
     login = httpx.post(f"http://127.0.0.1:{intake_port}/api/login", json=credentials, timeout=10)
     assert login.status_code == 200, login.text
-    auth = {"Authorization": f"Bearer {login.json()['token']}"}
+    return {"Authorization": f"Bearer {login.json()['token']}"}
+
+
+def register_and_follow(intake_port: int, nik: str, timeout: float = 30) -> dict[str, object]:
+    """Register a case as the demo front office and wait until it is referred."""
+    auth = desk_auth(intake_port)
     body = {
         "nik": nik,
         "kk": "3317100101150002",
@@ -77,12 +82,12 @@ def register_and_follow(intake_port: int, nik: str, timeout: float = 30) -> dict
 
 def precheck(intake_port: int, nik: str) -> dict[str, object]:
     """What the desk's pre-check says of a person, asked as the demo front office."""
-    credentials = {"username": "desa-3317102001", "password": DEMO_PASSWORD}
-    login = httpx.post(f"http://127.0.0.1:{intake_port}/api/login", json=credentials, timeout=10)
-    auth = {"Authorization": f"Bearer {login.json()['token']}"}
     body = {"nik": nik, "category": "pbi_pendaftaran"}
     reply = httpx.post(
-        f"http://127.0.0.1:{intake_port}/api/precheck", json=body, headers=auth, timeout=10
+        f"http://127.0.0.1:{intake_port}/api/precheck",
+        json=body,
+        headers=desk_auth(intake_port),
+        timeout=10,
     )
     assert reply.status_code == 200, reply.text
     answer: dict[str, object] = reply.json()
