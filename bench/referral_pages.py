@@ -113,7 +113,7 @@ async def run(count: int, backend: str, rounds: int) -> dict[str, list[float]]:
             rows = synthetic_rows(count, settings, datetime.now(UTC))
             async with runtime.sessions() as session:
                 for start in range(0, len(rows), 2000):  # PostgreSQL: < 65,535 parameters
-                    await session.exec(insert(Referral).values(rows[start : start + 2000]))  # type: ignore[call-overload]
+                    await session.exec(insert(Referral).values(rows[start : start + 2000]))
                 await session.commit()
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://referral") as client:

@@ -134,7 +134,7 @@ async def time_scan_beside_prechecks(
             return time.perf_counter() - began, result
 
     async def prechecks() -> list[float]:
-        waits = []
+        waits: list[float] = []
         for person in itertools.cycle(people):
             if scanned.is_set():
                 return waits

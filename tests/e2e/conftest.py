@@ -66,6 +66,7 @@ def database(svc: ServiceProcess) -> Iterator[Any]:
     """A DB-API connection to a service's database (its SQLite file read-only, or its
     PostgreSQL database), for reconciling what it holds. Placeholders are `%s`."""
     url = make_url(svc.env[f"SLRT_{svc.spec.name.upper()}_DATABASE_URL"])
+    conn: sqlite3.Connection | psycopg.Connection[Any]
     if url.drivername.startswith("sqlite"):
         conn = sqlite3.connect(f"file:{url.database}?mode=ro", uri=True, timeout=30)
         conn.execute("PRAGMA query_only = ON")
