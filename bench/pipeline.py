@@ -33,9 +33,9 @@ from psycopg import sql
 from shared.accounts import DEMO_PASSWORD
 from shared.areas import Area, compact_code, load_registry
 from shared.provision import provision
-from slrt.natsserver import NatsServer, free_port
+from slrt.natsserver import NatsServer, free_port, free_ports
 from slrt.postgres import ensure_databases
-from slrt.services import SERVICES
+from slrt.services import SERVICE_NAMES, SERVICES
 from slrt.up import service_processes, wait_ready
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -341,7 +341,7 @@ def run(args: argparse.Namespace) -> str:
             nats_url=nats_server.url,
             var_dir=work,
             database_urls=db_urls,
-            ports={spec.name: free_port() for spec in SERVICES},
+            ports=dict(zip(SERVICE_NAMES, free_ports(len(SERVICES)), strict=True)),
             extra_env=env,
             log_dir=work,
         ).values()

@@ -214,9 +214,11 @@ def health_router() -> APIRouter:
 
     @router.get("/readyz", response_model=None)
     async def readyz(runtime: RuntimeDep) -> dict[str, Any] | JSONResponse:
-        """Database and NATS are reachable; 503 with what is not, otherwise."""
+        """Database and NATS are reachable; 503 with what is not, otherwise. It names the
+        service, so that whoever waits for it knows who answered on the port."""
         checks = {"database": await _database_ok(runtime), "nats": await _nats_ok(runtime)}
-        body = {"status": "ok" if all(checks.values()) else "unavailable", "checks": checks}
+        status = "ok" if all(checks.values()) else "unavailable"
+        body = {"service": runtime.settings.service_name, "status": status, "checks": checks}
         return body if all(checks.values()) else JSONResponse(body, status_code=503)
 
     return router

@@ -150,19 +150,22 @@ def _up(args: argparse.Namespace) -> int:
         from slrt.postgres import ensure_databases
 
         database_urls = ensure_databases(args.postgres, SERVICE_NAMES, prefix=args.postgres_prefix)
-    return run(
-        UpOptions(
-            var_dir=args.var_dir,
-            nats_url=args.nats_url,
-            nats_port=args.nats_port,
-            database_urls=database_urls,
-            demo=not args.no_demo,
-            edges=tuple(args.edge),
-            village=args.village,
-            hub_url=args.hub,
-            leaf_port=args.leaf_port,
-        )
+    options = UpOptions(
+        var_dir=args.var_dir,
+        nats_url=args.nats_url,
+        nats_port=args.nats_port,
+        database_urls=database_urls,
+        demo=not args.no_demo,
+        edges=tuple(args.edge),
+        village=args.village,
+        hub_url=args.hub,
+        leaf_port=args.leaf_port,
     )
+    try:
+        return run(options)
+    except RuntimeError as exc:  # a port taken, a service that will not start: said plainly
+        print(f"slrt up: {exc}", file=sys.stderr)
+        return 1
 
 
 def _serve(name: str) -> int:

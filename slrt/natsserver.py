@@ -4,6 +4,7 @@ Used by `slrt up` for the embedded default and by the tests, which need a real s
 they can stop and restart.
 """
 
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -24,10 +25,20 @@ def nats_server_binary() -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` different local ports that were free a moment ago. All are held until all
+    are chosen: one let go at once may be handed out again by the next bind (it was, once,
+    to two services of one `slrt up` in a test)."""
+    with contextlib.ExitStack() as held:
+        ports = []
+        for _ in range(count):
+            sock = held.enter_context(socket.socket())
+            sock.bind(("127.0.0.1", 0))
+            ports.append(int(sock.getsockname()[1]))
+        return ports
 
 
 def port_open(host: str, port: int) -> bool:

@@ -21,7 +21,7 @@ import httpx
 from shared.edge import LEAF_PORT, Edge
 from shared.logging import get_logger
 from slrt.edges import Place
-from slrt.natsserver import NatsServer
+from slrt.natsserver import NatsServer, port_open
 from slrt.services import SERVICES, ServiceSpec, spec_of
 
 log = get_logger("slrt.up")
@@ -131,7 +131,8 @@ def service_processes(
 
 
 def wait_ready(services: list[ServiceProcess], timeout: float = READY_TIMEOUT_SECONDS) -> None:
-    """Block until every service answers /readyz with 200, or raise naming those that don't."""
+    """Block until every service answers /readyz with 200, or raise naming those that don't.
+    Only the service itself counts: another one on its port is not it being ready."""
     deadline = time.monotonic() + timeout
     waiting = list(services)
     with httpx.Client(timeout=2.0) as client:
@@ -139,14 +140,40 @@ def wait_ready(services: list[ServiceProcess], timeout: float = READY_TIMEOUT_SE
             for svc in list(waiting):
                 if svc.process is not None and svc.process.poll() is not None:
                     raise RuntimeError(f"{svc.spec.name} exited with code {svc.process.returncode}")
-                try:
-                    if client.get(f"{svc.url}/readyz").status_code == 200:
-                        waiting.remove(svc)
-                except httpx.HTTPError:
-                    pass
+                if _answers_ready(client, svc):
+                    waiting.remove(svc)
             time.sleep(0.2)
     if waiting:
         raise RuntimeError("not ready in time: " + ", ".join(s.spec.name for s in waiting))
+
+
+def _answers_ready(client: httpx.Client, svc: ServiceProcess) -> bool:
+    try:
+        response = client.get(f"{svc.url}/readyz")
+        return response.status_code == 200 and response.json().get("service") == svc.spec.name
+    except (httpx.HTTPError, ValueError):  # not up yet, or not a service of ours
+        return False
+
+
+def check_ports(specs: Iterable[ServiceSpec], nats_port: int | None) -> None:
+    """Refuse, before anything starts, two of ours on one port or a port another program
+    holds: a service that cannot bind its port is only restarted until it gives up."""
+    wanted = [(spec.name, spec.port(), f"{spec.env_prefix()}PORT") for spec in specs]
+    if nats_port is not None:
+        wanted.append(("nats", nats_port, "--nats-port"))
+    owners: dict[int, str] = {}
+    for name, port, setting in wanted:
+        if port in owners:
+            raise RuntimeError(
+                f"{owners[port]} dan {name} memakai port yang sama ({port}); "
+                f"pilih port lain untuk {name} dengan {setting}"
+            )
+        owners[port] = name
+        if port_open("127.0.0.1", port):
+            raise RuntimeError(
+                f"port {port} untuk {name} sudah dipakai program lain; "
+                f"hentikan program itu atau pilih port lain dengan {setting}"
+            )
 
 
 class StopRequested(Exception):
@@ -159,12 +186,14 @@ def _request_stop(signum: int, _: object) -> None:
 
 def run(options: UpOptions) -> int:
     """Run until signalled; returns the process exit code."""
+    place = options.place()
+    specs = [spec_of("intake")] if place.village else list(SERVICES)
+    check_ports(specs, options.nats_port if options.nats_url is None else None)
     signal.signal(signal.SIGINT, _request_stop)
     signal.signal(signal.SIGTERM, _request_stop)
     options.var_dir.mkdir(parents=True, exist_ok=True)
     nats: NatsServer | None = None
     services: list[ServiceProcess] = []
-    place = options.place()
     try:
         nats_url = options.nats_url
         if nats_url is None:
@@ -177,7 +206,7 @@ def run(options: UpOptions) -> int:
         demo = DEMO_USERS_ENV if options.demo else {}
         services = list(
             service_processes(
-                [spec_of("intake")] if place.village else SERVICES,
+                specs,
                 nats_url=nats_url,
                 var_dir=options.var_dir,
                 database_urls=options.database_urls,

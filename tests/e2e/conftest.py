@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from shared.accounts import DEMO_PASSWORD
 from shared.provision import provision
-from slrt.natsserver import NatsServer, free_port
+from slrt.natsserver import NatsServer, free_port, free_ports
 from slrt.services import spec_of
 from slrt.up import DEMO_USERS_ENV, ServiceProcess, service_processes, wait_ready
 from tests.conftest import IN_CI, DatabaseFactory
@@ -151,7 +151,7 @@ def services_on(
         [spec_of(name) for name in names],
         nats_url=nats_url,
         var_dir=var_dir,
-        ports={name: free_port() for name in names},
+        ports=dict(zip(names, free_ports(len(names)), strict=True)),
         database_urls={name: databases.new(name) for name in names},
         # Quiet hours would hold citizens' messages when CI runs at night in Indonesia;
         # they have their own test with a controllable clock.

@@ -16,16 +16,20 @@ import pytest
 from psycopg import sql
 
 from shared.accounts import DEMO_PASSWORD
-from slrt.natsserver import free_port, port_open
-from slrt.services import SERVICES
+from slrt.natsserver import free_ports, port_open
+from slrt.services import SERVICE_NAMES, SERVICES
 from tests.conftest import LOCAL_POSTGRES
 
 pytestmark = pytest.mark.e2e
 
 
-def start_up(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str, int], int]:
-    ports = {spec.name: free_port() for spec in SERVICES}
-    nats_port = free_port()
+def start_up(
+    tmp_path: Path, *extra: str, leaf_port: bool = False
+) -> tuple[subprocess.Popen[str], dict[str, int], int]:
+    """`slrt up` on ports of its own (a hub's leaf port too, with `leaf_port`), ready."""
+    *service_ports, nats_port, leaf = free_ports(len(SERVICES) + 2)
+    ports = dict(zip(SERVICE_NAMES, service_ports, strict=True))
+    extra += ("--leaf-port", str(leaf)) if leaf_port else ()
     env = dict(os.environ) | {f"SLRT_{name.upper()}_PORT": str(p) for name, p in ports.items()}
     command = [sys.executable, "-m", "slrt.cli", "up", "--var-dir", str(tmp_path / "var")]
     command += ["--nats-port", str(nats_port), *extra]
@@ -157,9 +161,7 @@ def test_up_on_postgresql_gives_each_service_its_own_database(
 def test_up_as_a_hub_and_as_a_village_edge(tmp_path: Path) -> None:
     """`slrt up --edge` prints the village's command; run, the village's case flows."""
     desa = "33.17.10.2001"
-    hub, hub_ports, hub_nats = start_up(
-        tmp_path / "hub", "--edge", desa, "--leaf-port", str(free_port())
-    )
+    hub, hub_ports, hub_nats = start_up(tmp_path / "hub", "--edge", desa, leaf_port=True)
     try:
         printed = (tmp_path / "hub" / "up.log").read_text()
         command = next(line for line in printed.splitlines() if "--village" in line).split()

@@ -9,7 +9,7 @@ import pytest
 
 from shared.edge import Edge
 from slrt.edges import Place
-from slrt.natsserver import NatsServer, free_port
+from slrt.natsserver import NatsServer, free_port, free_ports
 from tests.linkcut import Link
 
 VILLAGE_A = Edge.of("33.17.01.2001")
@@ -41,11 +41,9 @@ class Network:
 
 
 def start_network(root: Path) -> Network:
+    nats_port, leaf_port = free_ports(2)
     hub_place = Place(
-        var_dir=root / "hub",
-        nats_port=free_port(),
-        edges=(VILLAGE_A, VILLAGE_B),
-        leaf_port=free_port(),
+        var_dir=root / "hub", nats_port=nats_port, edges=(VILLAGE_A, VILLAGE_B), leaf_port=leaf_port
     )
     hub = hub_place.nats_server()
     hub.start()
