@@ -155,12 +155,19 @@ def _answers_ready(client: httpx.Client, svc: ServiceProcess) -> bool:
         return False
 
 
-def check_ports(specs: Iterable[ServiceSpec], nats_port: int | None) -> None:
+def ports_wanted(options: UpOptions, specs: Iterable[ServiceSpec]) -> list[tuple[str, int, str]]:
+    """What `slrt up` will listen on: (who, port, the setting that chooses it)."""
+    wanted = [(spec.name, spec.port(), f"{spec.env_prefix()}PORT") for spec in specs]
+    if options.nats_url is None:  # the embedded nats-server, and a hub's port for its leaves
+        wanted.append(("nats", options.nats_port, "--nats-port"))
+        if options.edges and not options.village:
+            wanted.append(("leaf node", options.leaf_port, "--leaf-port"))
+    return wanted
+
+
+def check_ports(wanted: list[tuple[str, int, str]]) -> None:
     """Refuse, before anything starts, two of ours on one port or a port another program
     holds: a service that cannot bind its port is only restarted until it gives up."""
-    wanted = [(spec.name, spec.port(), f"{spec.env_prefix()}PORT") for spec in specs]
-    if nats_port is not None:
-        wanted.append(("nats", nats_port, "--nats-port"))
     owners: dict[int, str] = {}
     for name, port, setting in wanted:
         if port in owners:
@@ -188,7 +195,7 @@ def run(options: UpOptions) -> int:
     """Run until signalled; returns the process exit code."""
     place = options.place()
     specs = [spec_of("intake")] if place.village else list(SERVICES)
-    check_ports(specs, options.nats_port if options.nats_url is None else None)
+    check_ports(ports_wanted(options, specs))
     signal.signal(signal.SIGINT, _request_stop)
     signal.signal(signal.SIGTERM, _request_stop)
     options.var_dir.mkdir(parents=True, exist_ok=True)

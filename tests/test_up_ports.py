@@ -60,6 +60,19 @@ def test_a_port_another_program_holds_is_refused_before_anything_starts(
     assert not (tmp_path / "var").exists()
 
 
+def test_a_hubs_leaf_port_given_to_a_service_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ports, nats_port = _own_ports(monkeypatch)
+    command = ["up", "--var-dir", str(tmp_path / "var"), "--nats-port", str(nats_port)]
+    command += ["--edge", "33.17.10.2001", "--leaf-port", str(ports["verval"])]
+    assert main(command) == 1
+    said = capsys.readouterr().err
+    assert f"verval dan leaf node memakai port yang sama ({ports['verval']})" in said
+    assert "--leaf-port" in said
+    assert not (tmp_path / "var").exists()
+
+
 @contextmanager
 def answering_readyz(service: str) -> Iterator[int]:
     """An HTTP server that says `service` is ready; its port."""
