@@ -150,9 +150,10 @@ def wait_ready(services: list[ServiceProcess], timeout: float = READY_TIMEOUT_SE
 def _answers_ready(client: httpx.Client, svc: ServiceProcess) -> bool:
     try:
         response = client.get(f"{svc.url}/readyz")
-        return response.status_code == 200 and response.json().get("service") == svc.spec.name
+        body = response.json() if response.status_code == 200 else None
     except (httpx.HTTPError, ValueError):  # not up yet, or not a service of ours
         return False
+    return isinstance(body, dict) and body.get("service") == svc.spec.name
 
 
 def ports_wanted(options: UpOptions, specs: Iterable[ServiceSpec]) -> list[tuple[str, int, str]]:
