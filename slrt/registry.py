@@ -36,6 +36,12 @@ def import_command(kind: Kind, path: Path, database_url: str | None) -> int:
     return _import(_engine(database_url or Settings().effective_database_url), kind, path)
 
 
+def generate_demo_registry(folder: Path) -> None:
+    """The demo district's extracts: the same people at every start and on every machine
+    (the README's quick start registers one of them)."""
+    generate(load_registry(Settings().area_csv), DEMO_PEOPLE, folder, DEMO_SEED)
+
+
 def load_demo_registry(database_url: str, folder: Path) -> bool:
     """Generate the demo district's registry extracts into `folder` and import them into
     verval's database, unless it holds a registry already (an earlier start's, or a real
@@ -46,7 +52,7 @@ def load_demo_registry(database_url: str, folder: Path) -> bool:
             if connection.execute(select(col(Snapshot.id)).where(col(Snapshot.current))).first():
                 return False
         print(f"Registri demo: {DEMO_PEOPLE} orang sintetis ({folder}) diimpor ke verval")
-        generate(load_registry(Settings().area_csv), DEMO_PEOPLE, folder, DEMO_SEED)
+        generate_demo_registry(folder)
         for kind in Kind:
             if _import(engine, kind, folder / f"{kind.value}.csv") != 0:
                 raise RuntimeError(f"the demo registry's {kind.value}.csv did not import")

@@ -2,6 +2,7 @@
 people from the first start on, and a registry already there is never replaced."""
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,10 @@ from sqlmodel import col, select
 from services.verval.importer import sync_engine
 from services.verval.registry import Kind, Snapshot
 from slrt import cli, up
-from slrt.registry import DEMO_PEOPLE, load_demo_registry
+from slrt.registry import DEMO_PEOPLE, generate_demo_registry, load_demo_registry
 from slrt.up import UpOptions
+
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def current_snapshots(database_url: str) -> dict[str, int]:
@@ -61,3 +64,34 @@ def test_a_real_district_leaves_the_demo_out(
     monkeypatch.setattr(up, "run", lambda options: started.append(options) or 0)
     assert cli.main(["up", *flags]) == 0
     assert started[0].demo is demo
+
+
+def readme_case() -> dict[str, str]:
+    """The case the README's quick start registers (the body of its POST /api/cases)."""
+    after = README.read_text().split("-X POST localhost:8001/api/cases", 1)[1]
+    body: dict[str, str] = json.loads(after.split("-d '", 1)[1].split("'", 1)[0])
+    return body
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_the_readmes_example_is_a_person_of_the_demo_registry(tmp_path: Path) -> None:
+    """So the quick start shows verval's real judgement: a DTKS member whose PBI-JK is
+    inactive, asking for its reactivation. A change to the generator (or to Faker's
+    names) that moves her fails here, not in a reader's first try."""
+    case = readme_case()
+    generate_demo_registry(tmp_path)
+    civil = {row["nik"]: row for row in rows(tmp_path / "civil.csv")}
+    fields = ("kk", "name", "birth_date", "sex", "desa_code")
+    assert {f: civil[case["nik"]][f] for f in fields} == {f: case[f] for f in fields}
+    assert case["nik"] in {row["nik"] for row in rows(tmp_path / "dtks.csv")}
+    programs = rows(tmp_path / "programs.csv")
+    pbi = [
+        row["active"]
+        for row in programs
+        if row["nik"] == case["nik"] and row["program"] == "PBI-JK"
+    ]
+    assert case["category"] == "pbi_reaktivasi" and pbi == ["0"]
