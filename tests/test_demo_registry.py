@@ -18,6 +18,11 @@ from slrt.up import UpOptions
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
+def rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
 def current_snapshots(database_url: str) -> dict[str, int]:
     engine = sync_engine(database_url)
     try:
@@ -44,9 +49,7 @@ def test_the_demo_registry_is_generated_and_imported_once(
     assert load_demo_registry(database_url, folder) is True
     loaded = current_snapshots(database_url)
     assert set(loaded) == {kind.value for kind in Kind}
-    with (folder / "civil.csv").open() as handle:
-        people = sum(1 for _ in csv.DictReader(handle))
-    assert loaded[Kind.CIVIL.value] == people >= DEMO_PEOPLE
+    assert loaded[Kind.CIVIL.value] == len(rows(folder / "civil.csv")) >= DEMO_PEOPLE
 
     # The next start finds it (or a district's real one) and leaves it as it is.
     assert load_demo_registry(database_url, tmp_path / "again") is False
@@ -71,11 +74,6 @@ def readme_case() -> dict[str, str]:
     after = README.read_text().split("-X POST localhost:8001/api/cases", 1)[1]
     body: dict[str, str] = json.loads(after.split("-d '", 1)[1].split("'", 1)[0])
     return body
-
-
-def rows(path: Path) -> list[dict[str, str]]:
-    with path.open() as handle:
-        return list(csv.DictReader(handle))
 
 
 def test_the_readmes_example_is_a_person_of_the_demo_registry(tmp_path: Path) -> None:
