@@ -356,12 +356,17 @@ async def _publish_events(h: Harness, count: int) -> list[CaseRegistered]:
     return events
 
 
-async def test_events_waiting_together_are_applied_in_one_transaction(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # All ten wait on the server before the consumer starts; a loaded CI machine once took
-    # longer than the service's 10 ms to hand over the rest, and split them in two batches.
+@pytest.fixture
+def whole_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests that publish their events before the consumer starts and then count its
+    batches: all wait on the server, so the fetch for the rest ends as soon as they came.
+    A loaded CI machine took longer than the service's 10 ms for that, twice, and split
+    them in two batches."""
     monkeypatch.setattr(consumer, "FETCH_MORE_SECONDS", 2.0)
+
+
+@pytest.mark.usefixtures("whole_batches")
+async def test_events_waiting_together_are_applied_in_one_transaction(harness: Harness) -> None:
     sessions: list[AsyncSession] = []
 
     async def record(session: AsyncSession, event: CaseRegistered) -> None:
@@ -375,6 +380,7 @@ async def test_events_waiting_together_are_applied_in_one_transaction(
     assert len({id(s) for s in sessions}) == 1
 
 
+@pytest.mark.usefixtures("whole_batches")
 async def test_a_failing_event_is_retried_alone_and_the_rest_of_its_batch_applied(
     harness: Harness,
 ) -> None:
@@ -396,13 +402,11 @@ async def test_a_failing_event_is_retried_alone_and_the_rest_of_its_batch_applie
     assert tries.count(poison) == MAX_ATTEMPTS + 1  # in the batch once, then alone each time
 
 
+@pytest.mark.usefixtures("whole_batches")
 async def test_an_event_that_must_wait_is_left_out_and_the_rest_of_its_batch_applied_together(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
+    harness: Harness,
 ) -> None:
     """Applying each of the others alone cost a transaction per event (bench/RESULTS.md)."""
-    # All ten wait on the server, so the fetch for the rest ends as soon as they came; a
-    # loaded CI machine took longer than the service's 10 ms for that once, and split them.
-    monkeypatch.setattr(consumer, "FETCH_MORE_SECONDS", 2.0)
     events = await _publish_events(harness, 10)
     early = events[4].case_id
     sessions: list[tuple[UUID, AsyncSession]] = []
@@ -426,6 +430,7 @@ def _add(session: AsyncSession, row: Applied) -> None:
     session.add(row)
 
 
+@pytest.mark.usefixtures("whole_batches")
 @pytest.mark.parametrize("write", [_add, stage], ids=["added", "staged"])
 async def test_an_event_that_must_wait_after_changing_the_session_fails_its_batch(
     harness: Harness, write: Callable[[AsyncSession, Applied], None]
