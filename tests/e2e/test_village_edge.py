@@ -35,7 +35,7 @@ from tests.e2e.test_faults import TOLD_ABOUT
 from tests.edge.conftest import VILLAGE_A, VILLAGE_B, Network, start_network
 from tests.edge.test_links import ids_in
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
 CASES = 500
 DESKS = 4
