@@ -10,10 +10,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, event, inspect, or_, pool, text
+from sqlalchemy import ColumnElement, Table, bindparam, event, inspect, literal, or_, pool
 from sqlalchemy.dialects import postgresql, registry, sqlite
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio.session import _EXECUTE_OPTIONS
 from sqlalchemy.util import await_, greenlet_spawn, immutabledict
@@ -25,6 +27,11 @@ from sqlmodel.sql.expression import SelectOfScalar
 from shared.staging import staged_rows
 
 SessionFactory = async_sessionmaker[AsyncSession]
+
+# How long a SQLite connection waits for another process's write lock (an administrator's
+# shell, a backup) before its statement fails with "database is locked".
+SQLITE_BUSY_SECONDS = 30.0
+POSTGRES_CONNECT_SECONDS = 10
 
 
 def async_url(url: str) -> str:
@@ -105,7 +112,11 @@ def create_engine(url: str) -> AsyncEngine:
         # while sessions queued on the pool are woken in order at once.
         engine = create_async_engine(
             url,
-            connect_args={"timeout": 30, "check_same_thread": False, "factory": _Connection},
+            connect_args={
+                "timeout": SQLITE_BUSY_SECONDS,
+                "check_same_thread": False,
+                "factory": _Connection,
+            },
             pool_size=1,
             max_overflow=0,
             pool_timeout=120,
@@ -113,7 +124,15 @@ def create_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # A server that does not answer at all (its host down) fails a connection in seconds,
+    # not after the system's TCP timeout of minutes, so the desk hears of it in time.
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": POSTGRES_CONNECT_SECONDS},
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
@@ -123,7 +142,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -207,9 +226,18 @@ async def create_tables(engine: AsyncEngine, tables: Sequence[Table]) -> None:
         await conn.run_sync(lambda sync: SQLModel.metadata.create_all(sync, tables=list(tables)))
 
 
-async def ping(engine: AsyncEngine) -> None:
-    async with engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
+async def ping(sessions: SessionFactory) -> None:
+    """Raise unless the database answers (on SQLite: unless its write lock can be taken,
+    since every transaction here begins by taking it)."""
+    async with sessions() as session:
+        await session.exec(select(literal(1)))
+
+
+# The database's trouble rather than the request's or the event's: the server unreachable,
+# restarting or refusing connections, its disk full, SQLite's write lock held elsewhere
+# past SQLITE_BUSY_SECONDS, or no pooled connection free in time. sqlite3's own error
+# comes unwrapped from _sqlite_begin_immediate, which bypasses SQLAlchemy.
+DATABASE_UNAVAILABLE = (OperationalError, PoolTimeoutError, sqlite3.OperationalError)
 
 
 def as_utc(moment: datetime) -> datetime:

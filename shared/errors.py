@@ -5,12 +5,23 @@ plain words and keep the field's name so the form can show the message beside it
 """
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.db import DATABASE_UNAVAILABLE
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+# The pages every service shares: sign-in (shared.web) and the error pages here.
+SHARED_TEMPLATES = Path(__file__).with_name("templates")
+_PAGES = Jinja2Templates(directory=SHARED_TEMPLATES)
 
 _MESSAGES = {
     "missing": "wajib diisi",
@@ -103,7 +114,35 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     return JSONResponse({"message": message}, status_code=exc.status_code, headers=exc.headers)
 
 
+DATABASE_AWAY_MESSAGE = (
+    "Basis data layanan sedang tidak dapat dihubungi, jadi data belum tersimpan. "
+    "Kirim lagi beberapa menit lagi; jika berulang, hubungi admin kabupaten."
+)
+RETRY_AFTER_SECONDS = 30
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """The database is away (restarting, unreachable, its disk full): a 503 that says the
+    work was not saved and when to try again, not a 500. Nothing was half done: the
+    request's transaction rolled back."""
+    log.warning(
+        "database_unavailable",
+        path=request.url.path,
+        error=type(exc).__name__,
+        detail=str(getattr(exc, "orig", exc))[:300],
+    )
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if "text/html" in request.headers.get("accept", ""):
+        context = {"message": DATABASE_AWAY_MESSAGE}
+        return _PAGES.TemplateResponse(
+            request, "unavailable.html", context, status_code=503, headers=headers
+        )
+    return JSONResponse({"message": DATABASE_AWAY_MESSAGE}, status_code=503, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Refusal, _refusal)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for kind in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(kind, _database_error)

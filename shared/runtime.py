@@ -227,7 +227,7 @@ def health_router() -> APIRouter:
 async def _database_ok(runtime: ServiceRuntime) -> bool:
     try:
         async with asyncio.timeout(2):
-            await ping(runtime.engine)
+            await ping(runtime.sessions)
     except Exception:
         return False
     return True

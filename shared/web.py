@@ -17,9 +17,9 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from shared import accounts
 from shared.areas import AreaRegistry, UnknownAreaError
 from shared.auth import Principal
+from shared.errors import SHARED_TEMPLATES
 from shared.runtime import SessionDep
 
-SHARED_TEMPLATES = Path(__file__).with_name("templates")
 LOGIN_PATH = "/masuk"
 
 

@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+import shared.db
 from shared.provision import provision
 from slrt.natsserver import NatsServer, free_port
 
@@ -45,6 +46,18 @@ def refused_port() -> Iterator[int]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         yield sock.getsockname()[1]
+
+
+# Short enough that a test sees SQLite give up on the lock at once, long enough for a
+# loaded machine's ordinary statements.
+SQLITE_BUSY_SECONDS = 0.2
+
+
+@pytest.fixture
+def short_sqlite_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite gives up on a held write lock after SQLITE_BUSY_SECONDS instead of 30 s. Ask
+    for it before the fixtures that open the service's database."""
+    monkeypatch.setattr(shared.db, "SQLITE_BUSY_SECONDS", SQLITE_BUSY_SECONDS)
 
 
 @pytest.fixture
