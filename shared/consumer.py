@@ -7,7 +7,11 @@ Every service subscribes through `subscribe`, so all four share one answer to ba
   MAX_ATTEMPTS the message goes to the dead-letter subject; an effect that waits for another
   event (`NotYet`) is retried for longer (WAITING_ATTEMPTS), and its first few retries
   (QUIET_WAITS) are logged at INFO, since that is the usual race between two consumers;
-- an event already in the inbox is acknowledged and skipped.
+- an event already in the inbox is acknowledged and skipped;
+- an effect that fails because the database is away (restarting, unreachable) is no fault
+  of the event: the consumer holds its messages (kept from redelivery) until the database
+  answers again and applies them then, so an outage longer than the retries' back-off does
+  not dead-letter every event that came during it.
 The dead-letter publish goes through JetStream and is awaited before the original is
 terminated, so nothing is dropped between the two.
 
@@ -35,7 +39,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared import inbox
 from shared.cancellation import raise_if_cancelled
 from shared.contracts import ContractError, Event, parse_event
-from shared.db import SessionFactory
+from shared.db import DATABASE_UNAVAILABLE, SessionFactory, ping
 from shared.logging import TRACE_HEADER, get_logger, mask_personal_numbers
 from shared.responder import Responder
 from shared.staging import staged_count
@@ -70,6 +74,9 @@ FETCH_MORE_SECONDS = 0.01
 # (bench/RESULTS.md).
 FETCH_LINGER_SECONDS = 0.05
 PAUSE_AFTER_FAILURE_SECONDS = 1.0
+# While the database is away: how often to ask whether it is back, at most, and to tell the
+# server that the held messages are still being worked on (its ack wait is 30 s).
+DATABASE_WAIT_MAX_SECONDS = 10.0
 # An event that waits for another durable's event is, for its first tries, the usual race
 # between two consumers (at 200 cases/s one case.verified in nine reached notify before its
 # registration, bench/RESULTS.md): logged as a warning only once it has waited longer.
@@ -152,8 +159,8 @@ class EventConsumer(Generic[E]):
             with contextlib.suppress(Exception):
                 outcomes = await self._apply(events)
         if outcomes is None:
-            for msg, event in events:
-                await self._handle_one(js, msg, event)
+            for i, (msg, event) in enumerate(events):
+                await self._handle_one(js, msg, event, unsettled=[m for m, _ in events[i:]])
             return
         for (msg, event), outcome in zip(events, outcomes, strict=True):
             with self._logging_context(msg, event):
@@ -196,19 +203,53 @@ class EventConsumer(Generic[E]):
             return exc
         return True
 
-    async def _handle_one(self, js: JetStreamContext, msg: Msg, event: E) -> None:
+    async def _handle_one(
+        self, js: JetStreamContext, msg: Msg, event: E, *, unsettled: list[Msg]
+    ) -> None:
+        """Apply one event; `unsettled` are this one and the batch's others still to come,
+        held while the database is away."""
         with self._logging_context(msg, event):
-            try:
-                (outcome,) = await self._apply([(msg, event)])
-            except NotYet as exc:
-                outcome = exc
-            except Exception as exc:  # any failure of the effect is retried, then dead-lettered
-                reason = f"{type(exc).__name__}: {exc}"
-                await self._retry_or_dead_letter(js, msg, reason, _attempt(msg), self.max_attempts)
-                return
+            while True:
+                try:
+                    (outcome,) = await self._apply([(msg, event)])
+                except NotYet as exc:
+                    outcome = exc
+                except Exception as exc:  # any failure of the effect is retried, then dead-lettered
+                    if isinstance(exc, DATABASE_UNAVAILABLE) and await self._held(unsettled, exc):
+                        continue  # the same delivery again: an outage is not an attempt
+                    reason = f"{type(exc).__name__}: {exc}"
+                    attempt = _attempt(msg)
+                    await self._retry_or_dead_letter(js, msg, reason, attempt, self.max_attempts)
+                    return
+                break
             await self._settle(js, msg, outcome)
             if outcome is True:
                 self.after_commit()
+
+    async def _held(self, unsettled: list[Msg], exc: Exception) -> bool:
+        """If the database does not answer, wait until it does, telling the server the
+        messages are in progress meanwhile, and say so (True). If it answers, the failure
+        was the event's own (False)."""
+        if await self._database_answers():
+            return False
+        log.warning("database_unavailable_holding", held=len(unsettled), error=type(exc).__name__)
+        delay = PAUSE_AFTER_FAILURE_SECONDS
+        while True:
+            for msg in unsettled:
+                with contextlib.suppress(Exception):  # NATS away as well: redelivered later
+                    await msg.in_progress()
+            await asyncio.sleep(delay)
+            if await self._database_answers():
+                log.info("database_back", held=len(unsettled))
+                return True
+            delay = min(delay * 2, DATABASE_WAIT_MAX_SECONDS)
+
+    async def _database_answers(self) -> bool:
+        try:
+            await ping(self.sessions)
+        except DATABASE_UNAVAILABLE:
+            return False
+        return True
 
     async def _settle(self, js: JetStreamContext, msg: Msg, outcome: Outcome) -> None:
         """After the commit: acknowledge an applied (or earlier applied) event; one that

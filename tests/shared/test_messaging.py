@@ -11,6 +11,7 @@ from uuid import UUID
 import nats
 import pytest
 from faststream.nats import NatsBroker
+from sqlalchemy import text
 from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,6 +25,7 @@ from shared.staging import stage
 from shared.topology import MAX_ATTEMPTS, dead_letter_subject
 from slrt.natsserver import NatsServer
 from tests.events import case_registered, stored
+from tests.outage import database_away
 
 
 class Applied(SQLModel, table=True):
@@ -469,3 +471,39 @@ async def test_the_consumer_keeps_working_when_a_dead_letter_cannot_be_stored(
     good = case_registered()
     await harness.publish_raw(good.subject(), good.model_dump_json().encode(), "good")
     await wait_until(lambda: _count_is(harness, 1))
+
+
+async def test_events_that_come_while_the_database_is_away_wait_for_it(
+    short_sqlite_wait: None, harness: Harness, database_url: str
+) -> None:
+    """An outage longer than the retries' back-off (five tries 0.1 s apart here) dead-letters
+    nothing: the consumer holds the events until the database answers, then applies each
+    once."""
+    await start_consumer(harness)
+    events = [case_registered() for _ in range(3)]
+    with database_away(database_url):
+        for event in events:
+            data = event.model_dump_json().encode()
+            await harness.publish_raw(event.subject(), data, str(event.event_id))
+        await asyncio.sleep(3)
+        assert await harness.stored(dead_letter_subject("verval")) == []
+    await wait_until(lambda: _count_is(harness, 3), timeout=30)
+    assert await harness.applied_cases() == sorted(event.case_id for event in events)
+    assert await harness.stored(dead_letter_subject("verval")) == []
+
+
+async def test_a_database_error_while_the_database_answers_is_the_events_own(
+    harness: Harness,
+) -> None:
+    """Held only while the database does not answer: an event whose effect keeps failing
+    with a database error (a table missing after a botched upgrade) is dead-lettered."""
+
+    async def missing_table(session: AsyncSession, event: CaseRegistered) -> None:
+        await session.execute(text("SELECT * FROM no_such_table"))
+
+    await start_consumer(harness, missing_table)
+    event = case_registered()
+    await harness.publish_raw(event.subject(), event.model_dump_json().encode(), "missing")
+    await wait_until(lambda: _dead_letters(harness, 1), timeout=20)
+    letter = (await harness.stored(dead_letter_subject("verval")))[0]
+    assert "no_such_table" in letter.headers[f"{DLQ_HEADER_PREFIX}Reason"]
