@@ -19,6 +19,7 @@ from nats.js import JetStreamContext
 from nats.js.api import StreamSourceInfo
 
 from shared.cancellation import raise_if_cancelled
+from shared.db import DATABASE_UNAVAILABLE
 from shared.edge import DISTRICT_STREAM, UPLINK_DURABLE
 from shared.logging import get_logger
 from shared.outbox import mark_arrived, not_arrived_count
@@ -29,6 +30,7 @@ log = get_logger(__name__)
 SILENCE_SECONDS = 10.0
 WATCH_SECONDS = 2.0
 RECEIPT_BATCH = 500
+RECEIPT_RETRY_SECONDS = 1.0
 
 
 @dataclass
@@ -86,9 +88,15 @@ async def _receive_receipts(
         log.warning("uplink_receipts_failed", error=type(exc).__name__)
         await asyncio.sleep(1.0)
         return
-    async with runtime.sessions() as session:
-        await mark_arrived(session, receipt_ids([m.headers for m in messages]))
-        await session.commit()
+    try:
+        async with runtime.sessions() as session:
+            await mark_arrived(session, receipt_ids([m.headers for m in messages]))
+            await session.commit()
+    except DATABASE_UNAVAILABLE as exc:  # the receipts come again until they are recorded
+        log.warning("uplink_receipts_unrecorded", error=type(exc).__name__)
+        for message in messages:
+            await message.nak(delay=RECEIPT_RETRY_SECONDS)
+        return
     for message in messages:
         await message.ack()
 

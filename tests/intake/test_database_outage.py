@@ -1,10 +1,25 @@
 """Intake while its database is away: the desk gets a 503 that says nothing was saved,
-never a 500, and the registration sent again once it is back is stored once."""
+never a 500, and the registration sent again once it is back is stored once; a village
+edge records the district's receipts once it can."""
+
+import asyncio
+from dataclasses import dataclass
 
 import pytest
+from faststream.nats import NatsBroker
+from nats.js.api import StreamConfig
 
+from services.intake.uplink import keep_receipts
+from shared.contracts import SUBJECT_ROOT
+from shared.db import SessionFactory, create_engine, create_tables, session_factory
+from shared.edge import DISTRICT_STREAM, uplink_consumer
+from shared.outbox import add_event, not_arrived_count
+from shared.runtime import RUNTIME_TABLES
+from slrt.natsserver import NatsServer
+from tests.events import case_registered
 from tests.intake.conftest import Intake
 from tests.outage import database_away
+from tests.shared.test_messaging import wait_until
 from tests.users import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("short_sqlite_wait")
@@ -41,3 +56,51 @@ async def test_a_page_opened_while_the_database_is_away_says_so_in_a_page(
     assert "Layanan sedang terganggu" in page.text
     assert "data belum tersimpan" in page.text
     assert (await intake.client.get("/kasus", headers={"Accept": "text/html"})).status_code == 200
+
+
+@dataclass
+class EdgeRuntime:
+    """What `keep_receipts` uses of a village intake's runtime."""
+
+    sessions: SessionFactory
+    broker: NatsBroker
+    broker_connected: asyncio.Event
+
+
+async def test_uplink_receipts_that_come_while_the_database_is_away_are_recorded_later(
+    nats_server: NatsServer, database_url: str
+) -> None:
+    """At a village edge the district's copies of the village's events are receipts for its
+    outbox rows; the pages count the rows without one as not yet at the district."""
+    engine = create_engine(database_url)
+    await create_tables(engine, RUNTIME_TABLES)
+    runtime = EdgeRuntime(session_factory(engine), NatsBroker(nats_server.url), asyncio.Event())
+    events = [case_registered() for _ in range(3)]
+    async with runtime.sessions() as session:
+        for event in events:
+            add_event(session, event)
+        await session.commit()
+    await runtime.broker.start()
+    runtime.broker_connected.set()
+    js = runtime.broker.connection.jetstream()
+    # The district's stream as the hub fills it, here published to directly.
+    await js.add_stream(StreamConfig(name=DISTRICT_STREAM, subjects=[f"{SUBJECT_ROOT}.>"]))
+    await js.add_consumer(DISTRICT_STREAM, uplink_consumer())
+    receiving = asyncio.create_task(keep_receipts(runtime))  # type: ignore[arg-type]
+    try:
+        with database_away(database_url):
+            for event in events:
+                headers = {"Nats-Msg-Id": str(event.event_id)}
+                await js.publish(event.subject(), event.model_dump_json().encode(), headers=headers)
+            await asyncio.sleep(2)  # fetched, and not recorded
+        await wait_until(lambda: _all_arrived(runtime), timeout=20)
+    finally:
+        receiving.cancel()
+        await asyncio.gather(receiving, return_exceptions=True)
+        await runtime.broker.stop()
+        await engine.dispose()
+
+
+async def _all_arrived(runtime: EdgeRuntime) -> bool:
+    async with runtime.sessions() as session:
+        return await not_arrived_count(session) == 0
