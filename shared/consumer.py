@@ -39,7 +39,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared import inbox
 from shared.cancellation import raise_if_cancelled
 from shared.contracts import ContractError, Event, parse_event
-from shared.db import DATABASE_UNAVAILABLE, SessionFactory, ping
+from shared.db import DATABASE_UNAVAILABLE, SessionFactory, answers
 from shared.logging import TRACE_HEADER, get_logger, mask_personal_numbers
 from shared.responder import Responder
 from shared.staging import staged_count
@@ -230,7 +230,7 @@ class EventConsumer(Generic[E]):
         """If the database does not answer, wait until it does, telling the server the
         messages are in progress meanwhile, and say so (True). If it answers, the failure
         was the event's own (False)."""
-        if await self._database_answers():
+        if await answers(self.sessions):
             return False
         log.warning("database_unavailable_holding", held=len(unsettled), error=type(exc).__name__)
         delay = PAUSE_AFTER_FAILURE_SECONDS
@@ -239,17 +239,10 @@ class EventConsumer(Generic[E]):
                 with contextlib.suppress(Exception):  # NATS away as well: redelivered later
                     await msg.in_progress()
             await asyncio.sleep(delay)
-            if await self._database_answers():
+            if await answers(self.sessions):
                 log.info("database_back", held=len(unsettled))
                 return True
             delay = min(delay * 2, DATABASE_WAIT_MAX_SECONDS)
-
-    async def _database_answers(self) -> bool:
-        try:
-            await ping(self.sessions)
-        except DATABASE_UNAVAILABLE:
-            return False
-        return True
 
     async def _settle(self, js: JetStreamContext, msg: Msg, outcome: Outcome) -> None:
         """After the commit: acknowledge an applied (or earlier applied) event; one that

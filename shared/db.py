@@ -240,6 +240,16 @@ async def ping(sessions: SessionFactory) -> None:
 DATABASE_UNAVAILABLE = (OperationalError, PoolTimeoutError, sqlite3.OperationalError)
 
 
+async def answers(sessions: SessionFactory) -> bool:
+    """Whether the database answers now: after a DATABASE_UNAVAILABLE error, whether it was
+    the database's trouble (False) or the work's own (True; a missing table, say)."""
+    try:
+        await ping(sessions)
+    except DATABASE_UNAVAILABLE:
+        return False
+    return True
+
+
 def as_utc(moment: datetime) -> datetime:
     """A stored timestamp as an aware UTC one: SQLite hands them back without their zone
     (they were written in UTC); PostgreSQL keeps it."""

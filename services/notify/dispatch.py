@@ -21,12 +21,16 @@ from services.notify.domain import QuietHours, RetryPolicy
 from services.notify.models import Notification
 from services.notify.service import Claim, Timing
 from shared.cancellation import raise_if_cancelled
-from shared.db import SessionFactory
+from shared.db import DATABASE_UNAVAILABLE, SessionFactory, answers
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
 Clock = Callable[[], datetime]
+# While the database is away, how long before asking again whether it answers: growing
+# from the first to the second.
+RECORD_RETRY_SECONDS = 1.0
+RECORD_RETRY_MAX_SECONDS = 10.0
 LOST = (
     "status pengiriman tidak diketahui (layanan terhenti saat mengirim); "
     "periksa dulu sebelum mengirim ulang"
@@ -137,6 +141,9 @@ class Dispatcher:
                     session=session, now=self.clock(), lease=self.lease, limit=self.batch
                 )
                 await session.commit()
+        except DATABASE_UNAVAILABLE as exc:  # a line each round, not a traceback
+            log.warning("dispatch_round_waiting", error=type(exc).__name__)
+            return []
         except Exception:
             log.exception("dispatch_round_failed")
             return []
@@ -157,21 +164,35 @@ class Dispatcher:
             await asyncio.gather(*pending, return_exceptions=True)
 
     async def _record_wave(self, outcomes: list[Outcome]) -> None:
-        try:
-            async with self.sessions() as session:
-                held = await service.still_claimed(
-                    session=session, claims=[outcome.claim for outcome in outcomes]
-                )
-                for outcome in outcomes:
-                    n = held.get(outcome.claim.notification.id)
-                    if n is not None:  # else another dispatcher took it over meanwhile
-                        self._record(session, n, outcome)
-                await session.commit()
-        except Exception:  # left `sending`: taken over when the lease ends, as above
-            log.exception("dispatch_record_failed")
-            return
+        """Record how the sends went. While the database is away they are kept here and
+        recorded when it answers: left to the lease, a message sent through a gateway
+        that does not de-duplicate would be reported lost though the citizen has it."""
+        delay = RECORD_RETRY_SECONDS
+        while True:
+            try:
+                await self._record_outcomes(outcomes)
+                break
+            except Exception as exc:
+                if isinstance(exc, DATABASE_UNAVAILABLE) and not await answers(self.sessions):
+                    log.warning("dispatch_record_waiting", error=type(exc).__name__)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
+                    continue
+                log.exception("dispatch_record_failed")  # left `sending` till the lease ends
+                return
         self.after_commit()
         self.wake()  # a case's next message may have waited for one of these
+
+    async def _record_outcomes(self, outcomes: list[Outcome]) -> None:
+        async with self.sessions() as session:
+            held = await service.still_claimed(
+                session=session, claims=[outcome.claim for outcome in outcomes]
+            )
+            for outcome in outcomes:
+                n = held.get(outcome.claim.notification.id)
+                if n is not None:  # else another dispatcher took it over meanwhile
+                    self._record(session, n, outcome)
+            await session.commit()
 
     async def _send(self, claim: Claim) -> Outcome:
         n = claim.notification

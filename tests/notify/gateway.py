@@ -118,3 +118,5 @@ def running_gateway() -> Iterator[Gateway]:
 # The payload shape this gateway expects, as a district would configure it.
 SMS_PAYLOAD = '{"msisdn": "{to}", "text": "{text}", "ref": "{reference}", "from": "{sender}"}'
 SMS_ID_FIELD = "data.message_id"
+# A gateway that is not told our reference cannot recognise a resend.
+PAYLOAD_WITHOUT_REFERENCE = '{"msisdn": "{to}", "text": "{text}"}'

@@ -19,10 +19,7 @@ from slrt.services import spec_of
 from slrt.up import ServiceProcess, service_processes, wait_ready
 from tests.conftest import DatabaseFactory
 from tests.events import case_registered, publish, stored
-from tests.notify.gateway import SMS_ID_FIELD, SMS_PAYLOAD, Gateway
-
-# A gateway that is not told our reference cannot recognise a resend.
-PAYLOAD_WITHOUT_REFERENCE = '{"msisdn": "{to}", "text": "{text}"}'
+from tests.notify.gateway import PAYLOAD_WITHOUT_REFERENCE, SMS_ID_FIELD, SMS_PAYLOAD, Gateway
 
 
 @pytest.fixture

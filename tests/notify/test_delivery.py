@@ -4,11 +4,15 @@ with back-off, failure after the last attempt (raised and listed), rate limits, 
 import asyncio
 from uuid import UUID
 
-from shared.contracts import NotificationFailed
+import pytest
+
+from shared.contracts import Category, NotificationFailed
 from slrt.natsserver import NatsServer
 from tests.events import case_registered, publish, stored
 from tests.notify.conftest import StartNotify, sms_through
-from tests.notify.gateway import Gateway
+from tests.notify.gateway import PAYLOAD_WITHOUT_REFERENCE, Gateway
+from tests.outage import database_away
+from tests.shared.test_messaging import wait_until
 
 
 async def test_an_sms_goes_through_the_gateway_in_its_configured_shape(
@@ -174,3 +178,32 @@ async def test_delivery_receipts_mark_messages_delivered_or_failed(
         (failed,) = await notify.of_case(second.case_id)
     assert delivered["status"] == "delivered" and delivered["delivered_at"]
     assert failed["status"] == "failed" and "nomor tidak aktif" in failed["last_error"]
+
+
+@pytest.mark.usefixtures("short_sqlite_wait")
+async def test_a_send_the_database_could_not_record_is_recorded_once_it_answers(
+    start_notify: StartNotify, gateway: Gateway, database_url: str
+) -> None:
+    """The gateway takes the message while notify's database is away. Left to the end of
+    its lease, a message through a gateway that cannot recognise a resend is reported lost
+    (tests/notify/test_crash.py); kept until the database answers, it is recorded sent."""
+    gateway.behaviour.delay = 2.0
+    settings = sms_through(
+        gateway,
+        sms_payload=PAYLOAD_WITHOUT_REFERENCE,
+        send_timeout_seconds=5,
+        send_lease_seconds=8,
+    )
+    async with start_notify(**settings) as notify:
+        event = case_registered(phone="+6281234567890", category=Category.PKH)
+        await notify.publish(event)
+        await wait_until(lambda: _requested(gateway))  # claimed and on its way
+        with database_away(database_url):
+            await asyncio.sleep(4)  # the gateway answers meanwhile
+        (sent,) = await notify.wait_for(event.case_id)
+    assert sent["status"] == "sent" and sent["attempts"] == 1
+    assert len(gateway.requests) == 1
+
+
+async def _requested(gateway: Gateway) -> bool:
+    return bool(gateway.requests)
