@@ -11,6 +11,7 @@ from uuid import UUID
 import nats
 import pytest
 from faststream.nats import NatsBroker
+from nats.js.api import ConsumerConfig
 from sqlalchemy import text
 from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -507,3 +508,34 @@ async def test_a_database_error_while_the_database_answers_is_the_events_own(
     await wait_until(lambda: _dead_letters(harness, 1), timeout=20)
     letter = (await harness.stored(dead_letter_subject("verval")))[0]
     assert "no_such_table" in letter.headers[f"{DLQ_HEADER_PREFIX}Reason"]
+
+
+async def test_a_message_twice_in_one_batch_while_it_waits_is_delivered_again(
+    harness: Harness,
+) -> None:
+    """The same message twice in one fetch (delivered again after its ack wait, as when a
+    held batch outlasts it): while it must wait, neither copy may acknowledge it."""
+    event = case_registered()
+    await harness.publish_raw(event.subject(), event.model_dump_json().encode(), "twice")
+    nc = await nats.connect(harness.nats.url)
+    js = nc.jetstream()
+    config = ConsumerConfig(durable_name="test_twice", filter_subject=event.subject(), ack_wait=1.0)
+    await js.add_consumer(STREAM_NAME, config)
+    sub = await js.pull_subscribe_bind("test_twice", stream=STREAM_NAME)
+    (first,) = await sub.fetch(1, timeout=5)
+    await asyncio.sleep(1.5)  # past the ack wait
+    (again,) = await sub.fetch(1, timeout=5)
+
+    async def waits(session: AsyncSession, event: CaseRegistered) -> None:
+        raise NotYet("its registration first")
+
+    waiting = EventConsumer(
+        "verval", "test_twice", CaseRegistered, harness.sessions, waits, lambda: None
+    )
+    waiting.backoff = lambda attempt: 0.1
+    try:
+        await waiting.handle_batch(js, [first, again])
+        (third,) = await sub.fetch(1, timeout=5)
+    finally:
+        await nc.close()
+    assert third.metadata.sequence.stream == first.metadata.sequence.stream
