@@ -61,11 +61,15 @@ def case_body(serial: int, desa_code: str = "33.17.01.2001") -> dict[str, Any]:
     }
 
 
+def database_url(svc: ServiceProcess) -> str:
+    return svc.env[f"SLRT_{svc.spec.name.upper()}_DATABASE_URL"]
+
+
 @contextmanager
 def database(svc: ServiceProcess) -> Iterator[Any]:
     """A DB-API connection to a service's database (its SQLite file read-only, or its
     PostgreSQL database), for reconciling what it holds. Placeholders are `%s`."""
-    url = make_url(svc.env[f"SLRT_{svc.spec.name.upper()}_DATABASE_URL"])
+    url = make_url(database_url(svc))
     conn: sqlite3.Connection | psycopg.Connection[Any]
     if url.drivername.startswith("sqlite"):
         conn = sqlite3.connect(f"file:{url.database}?mode=ro", uri=True, timeout=30)

@@ -1,6 +1,7 @@
 """Faults under load: village desks register 2,000 cases while every service is killed with
-SIGKILL once at a random moment and restarted, and nats-server is stopped and started; each
-fault comes after a random number of registrations, so all of them fall within the load.
+SIGKILL once at a random moment and restarted, nats-server is stopped and started, and (on
+PostgreSQL) the database server refuses every service for twenty seconds; each fault comes
+after a random number of registrations, so all of them fall within the load.
 Afterwards every database is reconciled: each case registered, verified, referred and told
 exactly once; no lost case, no duplicate referral, no duplicate message; and no NIK or
 phone number in any service's log.
@@ -10,6 +11,7 @@ run it, and with each service on its own PostgreSQL database, as a district woul
 """
 
 import asyncio
+import contextlib
 import random
 import re
 import time
@@ -29,11 +31,13 @@ from tests.e2e.conftest import (
     case_body,
     counts,
     database,
+    database_url,
     eventually,
     nik,
     phone,
     running_services,
 )
+from tests.outage import database_away
 
 pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
@@ -45,6 +49,9 @@ DESKS = 20
 # second; with twenty the run took 66 s instead of 91.
 RATE = 40.0
 SETTLE_SECONDS = 420.0
+# Longer than the back-off of an event's five tries (1 + 2 + 4 + 8 s), which dead-lettered
+# what came during an outage before the consumers held it (shared/consumer.py).
+OUTAGE_SECONDS = 20.0
 TOLD_ABOUT = ("case.registered", "case.verified", "referral.created")
 # A UUID, dashed or in hex: the form of every id a service writes in its log.
 UUID = re.compile(
@@ -121,16 +128,24 @@ async def load(stack: Stack, progress: Progress) -> None:
         )
 
 
+def postgres_urls(stack: Stack) -> list[str]:
+    """The services' PostgreSQL databases; none on the embedded default."""
+    urls = [database_url(svc) for svc in stack.services.values()]
+    return [url for url in urls if url.startswith("postgresql")]
+
+
 def chaos(stack: Stack, progress: Progress) -> list[tuple[str, int]]:
-    """Kill each service once and restart it, then stop and start nats-server, each fault
-    after a random number of registrations (10% to 70% of the load); what happened, with
-    how many cases were registered when it did."""
+    """Kill each service once and restart it, take the databases away on PostgreSQL, then
+    stop and start nats-server, each fault after a random number of registrations (10% to
+    70% of the load); what happened, with how many cases were registered when it did."""
     rng = random.Random(20261123)
     order = list(SERVICE_NAMES)
     rng.shuffle(order)
-    points = sorted(rng.sample(range(CASES // 10, CASES * 7 // 10), len(order) + 1))
+    postgres = postgres_urls(stack)
+    faults = len(order) + bool(postgres) + 1
+    points = sorted(rng.sample(range(CASES // 10, CASES * 7 // 10), faults))
     happened: list[tuple[str, int]] = []
-    for name, point in zip(order, points[:-1], strict=True):
+    for name, point in zip(order, points, strict=False):
         registered = progress.wait_for(point)
         svc: ServiceProcess = stack.services[name]
         svc.kill()
@@ -138,6 +153,13 @@ def chaos(stack: Stack, progress: Progress) -> list[tuple[str, int]]:
         time.sleep(rng.uniform(0.5, 2.0))
         svc.start()
         wait_ready([svc], timeout=90)
+    if postgres:
+        registered = progress.wait_for(points[-2])
+        with contextlib.ExitStack() as away:
+            for url in postgres:
+                away.enter_context(database_away(url))
+            happened.append((f"PostgreSQL away for {OUTAGE_SECONDS:.0f} s", registered))
+            time.sleep(OUTAGE_SECONDS)
     registered = progress.wait_for(points[-1])
     stack.nats.stop()
     happened.append(("nats-server stopped", registered))
@@ -186,7 +208,7 @@ def test_every_case_ends_once_though_every_part_failed_on_the_way(stack: Stack) 
         return happened
 
     happened = asyncio.run(run())
-    assert len(happened) == len(SERVICE_NAMES) + 1
+    assert len(happened) == len(SERVICE_NAMES) + 1 + bool(postgres_urls(stack))
     # Every fault struck while the desks were still registering.
     assert all(registered < CASES for _, registered in happened), happened
 
