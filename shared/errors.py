@@ -123,8 +123,9 @@ RETRY_AFTER_SECONDS = 30
 
 async def _database_error(request: Request, exc: Exception) -> Response:
     """The database is away (restarting, unreachable, its disk full): a 503 that says the
-    work was not saved and when to try again, not a 500. Nothing was half done: the
-    request's transaction rolled back."""
+    work was not saved and when to try again, not a 500. The request's transaction did
+    not commit; should the connection have broken during the commit itself, a
+    registration sent again with its Idempotency-Key is still stored once."""
     log.warning(
         "database_unavailable",
         path=request.url.path,
