@@ -1,9 +1,10 @@
 """Intake while its database is away: the desk gets a 503 that says nothing was saved,
 never a 500, and the registration sent again once it is back is stored once; a village
-edge records the district's receipts once it can."""
+edge records the district's receipts once it can; a service started meanwhile waits."""
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from faststream.nats import NatsBroker
@@ -17,7 +18,7 @@ from shared.outbox import add_event, not_arrived_count
 from shared.runtime import RUNTIME_TABLES
 from slrt.natsserver import NatsServer
 from tests.events import case_registered
-from tests.intake.conftest import Intake
+from tests.intake.conftest import Intake, running_intake
 from tests.outage import database_away
 from tests.shared.test_messaging import wait_until
 from tests.users import PASSWORD
@@ -104,3 +105,19 @@ async def test_uplink_receipts_that_come_while_the_database_is_away_are_recorded
 async def _all_arrived(runtime: EdgeRuntime) -> bool:
     async with runtime.sessions() as session:
         return await not_arrived_count(session) == 0
+
+
+async def test_intake_started_while_its_database_is_away_waits_for_it(
+    provisioned_nats: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    """A machine booting, or PostgreSQL restarting, can start the service first."""
+    with database_away(database_url):
+        starting = running_intake(provisioned_nats.url, database_url, tmp_path)
+        started = asyncio.create_task(anext(starting))
+        await asyncio.sleep(2)
+        assert not started.done()
+    intake = await asyncio.wait_for(started, timeout=30)
+    try:
+        assert (await intake.register()).status_code == 201
+    finally:
+        await starting.aclose()
