@@ -96,6 +96,7 @@ class Dispatcher:
     poll_seconds: float = 1.0
     after_commit: Callable[[], None] = lambda: None
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _unrecorded: int = 0  # rounds waiting for the database to record what they sent
 
     def wake(self) -> None:
         self._wake.set()
@@ -134,7 +135,11 @@ class Dispatcher:
                 await self._wake.wait()
 
     async def _claim(self) -> list[Claim]:
-        """Claim what is due, committed before anything is sent."""
+        """Claim what is due, committed before anything is sent. Nothing while a round
+        waits to record what it sent: after an outage longer than the lease, this claim
+        would take that round's messages over as if their sender had crashed."""
+        if self._unrecorded:
+            return []
         try:
             async with self.sessions() as session:
                 claims = await service.claim_due(
@@ -167,19 +172,25 @@ class Dispatcher:
         """Record how the sends went. While the database is away they are kept here and
         recorded when it answers: left to the lease, a message sent through a gateway
         that does not de-duplicate would be reported lost though the citizen has it."""
-        delay = RECORD_RETRY_SECONDS
-        while True:
-            try:
-                await self._record_outcomes(outcomes)
-                break
-            except Exception as exc:
-                if isinstance(exc, DATABASE_UNAVAILABLE) and not await answers(self.sessions):
-                    log.warning("dispatch_record_waiting", error=type(exc).__name__)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
-                    continue
-                log.exception("dispatch_record_failed")  # left `sending` till the lease ends
-                return
+        delay, waiting = RECORD_RETRY_SECONDS, False
+        try:
+            while True:
+                try:
+                    await self._record_outcomes(outcomes)
+                    break
+                except Exception as exc:
+                    if not isinstance(exc, DATABASE_UNAVAILABLE) or await answers(self.sessions):
+                        log.exception("dispatch_record_failed")  # `sending` till the lease ends
+                        return
+                if not waiting:  # the claims stop until this round is recorded
+                    waiting = True
+                    self._unrecorded += 1
+                log.warning("dispatch_record_waiting", retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
+        finally:
+            if waiting:
+                self._unrecorded -= 1
         self.after_commit()
         self.wake()  # a case's next message may have waited for one of these
 

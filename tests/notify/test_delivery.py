@@ -6,6 +6,7 @@ from uuid import UUID
 
 import pytest
 
+from services.notify import dispatch
 from shared.contracts import Category, NotificationFailed
 from slrt.natsserver import NatsServer
 from tests.events import case_registered, publish, stored
@@ -182,24 +183,29 @@ async def test_delivery_receipts_mark_messages_delivered_or_failed(
 
 @pytest.mark.usefixtures("short_sqlite_wait")
 async def test_a_send_the_database_could_not_record_is_recorded_once_it_answers(
-    start_notify: StartNotify, gateway: Gateway, database_url: str
+    start_notify: StartNotify,
+    gateway: Gateway,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The gateway takes the message while notify's database is away. Left to the end of
-    its lease, a message through a gateway that cannot recognise a resend is reported lost
-    (tests/notify/test_crash.py); kept until the database answers, it is recorded sent."""
+    """The gateway takes the message while notify's database is away, for longer than the
+    message's lease. Taken over at the lease's end, a message through a gateway that cannot
+    recognise a resend is reported lost (tests/notify/test_crash.py); kept until the
+    database answers, and not claimed again meanwhile, it is recorded sent."""
+    monkeypatch.setattr(dispatch, "RECORD_RETRY_MAX_SECONDS", 2.0)
     gateway.behaviour.delay = 2.0
     settings = sms_through(
         gateway,
         sms_payload=PAYLOAD_WITHOUT_REFERENCE,
         send_timeout_seconds=5,
-        send_lease_seconds=8,
+        send_lease_seconds=6,
     )
     async with start_notify(**settings) as notify:
         event = case_registered(phone="+6281234567890", category=Category.PKH)
         await notify.publish(event)
         await wait_until(lambda: _requested(gateway))  # claimed and on its way
         with database_away(database_url):
-            await asyncio.sleep(4)  # the gateway answers meanwhile
+            await asyncio.sleep(8)  # the gateway answers, and the lease ends, meanwhile
         (sent,) = await notify.wait_for(event.case_id)
     assert sent["status"] == "sent" and sent["attempts"] == 1
     assert len(gateway.requests) == 1
