@@ -40,7 +40,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared import inbox
 from shared.cancellation import raise_if_cancelled
 from shared.contracts import ContractError, Event, parse_event
-from shared.db import DATABASE_UNAVAILABLE, SessionFactory, answers
+from shared.db import DATABASE_UNAVAILABLE, SessionFactory, until_database_answers
 from shared.logging import TRACE_HEADER, get_logger, mask_personal_numbers
 from shared.responder import Responder
 from shared.staging import staged_count
@@ -75,9 +75,6 @@ FETCH_MORE_SECONDS = 0.01
 # (bench/RESULTS.md).
 FETCH_LINGER_SECONDS = 0.05
 PAUSE_AFTER_FAILURE_SECONDS = 1.0
-# While the database is away: how often to ask whether it is back, at most, and to tell the
-# server that the held messages are still being worked on (its ack wait is 30 s).
-DATABASE_WAIT_MAX_SECONDS = 10.0
 # An event that waits for another durable's event is, for its first tries, the usual race
 # between two consumers (at 200 cases/s one case.verified in nine reached notify before its
 # registration, bench/RESULTS.md): logged as a warning only once it has waited longer.
@@ -225,7 +222,7 @@ class EventConsumer(Generic[E]):
                 except NotYet as exc:
                     outcome = exc
                 except Exception as exc:  # any failure of the effect is retried, then dead-lettered
-                    if isinstance(exc, DATABASE_UNAVAILABLE) and await self._held(unsettled, exc):
+                    if isinstance(exc, DATABASE_UNAVAILABLE) and await self._held(unsettled):
                         continue  # the same delivery again: an outage is not an attempt
                     reason = f"{type(exc).__name__}: {exc}"
                     attempt = _attempt(msg)
@@ -236,23 +233,17 @@ class EventConsumer(Generic[E]):
             if outcome is True:
                 self.after_commit()
 
-    async def _held(self, unsettled: list[Msg], exc: Exception) -> bool:
+    async def _held(self, unsettled: list[Msg]) -> bool:
         """If the database does not answer, wait until it does, telling the server the
         messages are in progress meanwhile, and say so (True). If it answers, the failure
         was the event's own (False)."""
-        if await answers(self.sessions):
-            return False
-        log.warning("database_unavailable_holding", held=len(unsettled), error=type(exc).__name__)
-        delay = PAUSE_AFTER_FAILURE_SECONDS
-        while True:
+
+        async def keep_in_progress() -> None:
             for msg in unsettled:
                 with contextlib.suppress(Exception):  # NATS away as well: redelivered later
                     await msg.in_progress()
-            await asyncio.sleep(delay)
-            if await answers(self.sessions):
-                log.info("database_back", held=len(unsettled))
-                return True
-            delay = min(delay * 2, DATABASE_WAIT_MAX_SECONDS)
+
+        return await until_database_answers(self.sessions, meanwhile=keep_in_progress)
 
     async def _settle(self, js: JetStreamContext, msg: Msg, outcome: Outcome) -> None:
         """After the commit: acknowledge an applied (or earlier applied) event; one that

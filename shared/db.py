@@ -4,9 +4,10 @@ Services are asyncio end to end: PostgreSQL through psycopg's async driver, SQLi
 sqlite3 run in place (SqliteInline).
 """
 
+import asyncio
 import functools
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
@@ -24,7 +25,10 @@ from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from shared.logging import get_logger
 from shared.staging import staged_rows
+
+log = get_logger(__name__)
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -32,6 +36,11 @@ SessionFactory = async_sessionmaker[AsyncSession]
 # shell, a backup) before its statement fails with "database is locked".
 SQLITE_BUSY_SECONDS = 30.0
 POSTGRES_CONNECT_SECONDS = 10
+# While the database is away, how long before asking again whether it answers: from the
+# first, doubling up to the second (under JetStream's ack wait of 30 s, so a consumer's
+# held messages are kept alive in time).
+DATABASE_WAIT_SECONDS = 1.0
+DATABASE_WAIT_MAX_SECONDS = 10.0
 
 
 def async_url(url: str) -> str:
@@ -240,14 +249,28 @@ async def ping(sessions: SessionFactory) -> None:
 DATABASE_UNAVAILABLE = (OperationalError, PoolTimeoutError, sqlite3.OperationalError)
 
 
-async def answers(sessions: SessionFactory) -> bool:
-    """Whether the database answers now: after a DATABASE_UNAVAILABLE error, whether it was
-    the database's trouble (False) or the work's own (True; a missing table, say)."""
-    try:
-        await ping(sessions)
-    except DATABASE_UNAVAILABLE:
-        return False
-    return True
+async def until_database_answers(
+    sessions: SessionFactory, *, meanwhile: Callable[[], Awaitable[None]] | None = None
+) -> bool:
+    """Return once the database answers: at once (False), or after waiting for it (True).
+    While it does not, ask again after DATABASE_WAIT_SECONDS, doubling up to
+    DATABASE_WAIT_MAX_SECONDS, and log why each time; `meanwhile` runs before each wait (a
+    consumer keeps its held messages from redelivery)."""
+    delay, waited = DATABASE_WAIT_SECONDS, False
+    while True:
+        try:
+            await ping(sessions)
+        except DATABASE_UNAVAILABLE as exc:
+            detail = str(getattr(exc, "orig", exc))[:300]
+            log.warning("database_waiting", error=type(exc).__name__, detail=detail, retry_in=delay)
+        else:
+            if waited:
+                log.info("database_back")
+            return waited
+        if meanwhile is not None:
+            await meanwhile()
+        await asyncio.sleep(delay)
+        delay, waited = min(delay * 2, DATABASE_WAIT_MAX_SECONDS), True
 
 
 def as_utc(moment: datetime) -> datetime:

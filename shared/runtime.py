@@ -26,12 +26,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.areas import AreaRegistry, load_registry
 from shared.consumer import Consumers
 from shared.db import (
-    DATABASE_UNAVAILABLE,
     SessionFactory,
     create_engine,
     create_tables,
     ping,
     session_factory,
+    until_database_answers,
 )
 from shared.edge import VILLAGE_STREAMS, Edge
 from shared.errors import install_error_handlers
@@ -119,7 +119,9 @@ def create_service_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await _database_ready(runtime)
+        # A service started before its database (a machine booting, PostgreSQL restarting)
+        # waits for it, saying why, instead of exiting.
+        await until_database_answers(runtime.sessions)
         await create_tables(runtime.engine, [*RUNTIME_TABLES, *tables])
         if on_startup is not None:
             await on_startup(runtime)
@@ -174,21 +176,6 @@ class TraceIdMiddleware:
 
         with structlog.contextvars.bound_contextvars(trace_id=trace_id):
             await self.app(scope, receive, send_with_trace)
-
-
-async def _database_ready(runtime: ServiceRuntime) -> None:
-    """Wait until the database answers. A service started before its database (a machine
-    booting, PostgreSQL restarting) waits for it, saying why, instead of exiting."""
-    delay = 0.5
-    while True:
-        try:
-            await ping(runtime.sessions)
-            return
-        except DATABASE_UNAVAILABLE as exc:
-            detail = str(getattr(exc, "orig", exc))[:300]
-            log.warning("database_waiting", error=type(exc).__name__, detail=detail, retry_in=delay)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 10.0)
 
 
 async def _connect_broker(runtime: ServiceRuntime) -> None:

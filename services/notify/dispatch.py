@@ -21,16 +21,12 @@ from services.notify.domain import QuietHours, RetryPolicy
 from services.notify.models import Notification
 from services.notify.service import Claim, Timing
 from shared.cancellation import raise_if_cancelled
-from shared.db import DATABASE_UNAVAILABLE, SessionFactory, answers
+from shared.db import DATABASE_UNAVAILABLE, SessionFactory, until_database_answers
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
 Clock = Callable[[], datetime]
-# While the database is away, how long before asking again whether it answers: growing
-# from the first to the second.
-RECORD_RETRY_SECONDS = 1.0
-RECORD_RETRY_MAX_SECONDS = 10.0
 LOST = (
     "status pengiriman tidak diketahui (layanan terhenti saat mengirim); "
     "periksa dulu sebelum mengirim ulang"
@@ -172,22 +168,21 @@ class Dispatcher:
         """Record how the sends went. While the database is away they are kept here and
         recorded when it answers: left to the lease, a message sent through a gateway
         that does not de-duplicate would be reported lost though the citizen has it."""
-        delay, waiting = RECORD_RETRY_SECONDS, False
+        waiting = False
         try:
             while True:
                 try:
                     await self._record_outcomes(outcomes)
                     break
                 except Exception as exc:
-                    if not isinstance(exc, DATABASE_UNAVAILABLE) or await answers(self.sessions):
-                        log.exception("dispatch_record_failed")  # `sending` till the lease ends
-                        return
-                if not waiting:  # the claims stop until this round is recorded
-                    waiting = True
-                    self._unrecorded += 1
-                log.warning("dispatch_record_waiting", retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
+                    if isinstance(exc, DATABASE_UNAVAILABLE):
+                        if not waiting:  # the claims stop until this round is recorded
+                            waiting = True
+                            self._unrecorded += 1
+                        if await until_database_answers(self.sessions):
+                            continue
+                    log.exception("dispatch_record_failed")  # `sending` till the lease ends
+                    return
         finally:
             if waiting:
                 self._unrecorded -= 1

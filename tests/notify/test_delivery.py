@@ -6,7 +6,7 @@ from uuid import UUID
 
 import pytest
 
-from services.notify import dispatch
+import shared.db
 from shared.contracts import Category, NotificationFailed
 from slrt.natsserver import NatsServer
 from tests.events import case_registered, publish, stored
@@ -192,7 +192,7 @@ async def test_a_send_the_database_could_not_record_is_recorded_once_it_answers(
     message's lease. Taken over at the lease's end, a message through a gateway that cannot
     recognise a resend is reported lost (tests/notify/test_crash.py); kept until the
     database answers, and not claimed again meanwhile, it is recorded sent."""
-    monkeypatch.setattr(dispatch, "RECORD_RETRY_MAX_SECONDS", 2.0)
+    monkeypatch.setattr(shared.db, "DATABASE_WAIT_MAX_SECONDS", 2.0)
     gateway.behaviour.delay = 2.0
     settings = sms_through(
         gateway,
