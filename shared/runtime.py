@@ -24,8 +24,10 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.areas import AreaRegistry, load_registry
+from shared.cancellation import raise_if_cancelled
 from shared.consumer import Consumers
 from shared.db import (
+    DATABASE_UNAVAILABLE,
     SessionFactory,
     create_engine,
     create_tables,
@@ -62,6 +64,35 @@ class ServiceRuntime:
     edge: Edge | None
     streams: Streams
     consumers: Consumers
+
+
+Job = Callable[[ServiceRuntime], Awaitable[None]]
+Loop = Callable[[ServiceRuntime], Coroutine[Any, Any, None]]
+
+
+def every(seconds: float, job: Job) -> Loop:
+    """A background loop running `job` now and every `seconds`, for as long as we run.
+
+    A round that fails is logged and the next one tries again. One that finds the database
+    away waits for it (a line every few seconds, not a traceback a round) and runs again as
+    soon as it answers, so what came due meanwhile is not left for a further round.
+    """
+
+    async def loop(runtime: ServiceRuntime) -> None:
+        while True:
+            raise_if_cancelled()
+            try:
+                await job(runtime)
+            except DATABASE_UNAVAILABLE:
+                if await until_database_answers(runtime.sessions):
+                    continue
+                log.exception("scheduled_job_failed", job=job.__name__)
+            except Exception:
+                log.exception("scheduled_job_failed", job=job.__name__)
+            await asyncio.sleep(seconds)
+
+    loop.__name__ = job.__name__
+    return loop
 
 
 def jetstream_publisher(broker: NatsBroker, connected: asyncio.Event, stream: str) -> Publish:
@@ -107,7 +138,7 @@ def create_service_app(
     routers: Sequence[APIRouter],
     subscribe: Callable[[ServiceRuntime], None],
     on_startup: Callable[[ServiceRuntime], Awaitable[None]] | None = None,
-    background: Sequence[Callable[[ServiceRuntime], Coroutine[Any, Any, None]]] = (),
+    background: Sequence[Loop] = (),
 ) -> FastAPI:
     """A service's FastAPI app: its routes, health checks and a lifespan running the rest
     (broker, outbox relay, and the service's own `background` loops)."""

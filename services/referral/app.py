@@ -1,6 +1,5 @@
 """Referral's process: `slrt serve referral`."""
 
-import asyncio
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
@@ -10,9 +9,8 @@ from services.referral.models import TABLES
 from services.referral.settings import Settings
 from services.referral.web import pages, settings_pages
 from shared.accounts import seed_demo_district
-from shared.cancellation import raise_if_cancelled
 from shared.logging import get_logger
-from shared.runtime import ServiceRuntime, create_service_app
+from shared.runtime import ServiceRuntime, create_service_app, every
 
 log = get_logger(__name__)
 
@@ -24,22 +22,14 @@ async def prepare(runtime: ServiceRuntime) -> None:
     await seed_demo_district(runtime, accounts.seed_demo_users)
 
 
-async def overdue_scheduler(runtime: ServiceRuntime) -> None:
-    """Raise every overdue step, now and every `overdue_check_seconds`, for as long as we run."""
-    settings = runtime.settings
-    interval = settings.overdue_check_seconds if isinstance(settings, Settings) else 60.0
-    while True:
-        raise_if_cancelled()
-        try:
-            async with runtime.sessions() as session:
-                raised = await service.raise_overdue(session=session, now=datetime.now(UTC))
-                await session.commit()
-            if raised:
-                log.info("referrals_overdue", raised=raised)
-                runtime.relay.wake()
-        except Exception:
-            log.exception("overdue_check_failed")  # the next round tries again
-        await asyncio.sleep(interval)
+async def raise_overdue(runtime: ServiceRuntime) -> None:
+    """Raise every step that has passed its deadline."""
+    async with runtime.sessions() as session:
+        raised = await service.raise_overdue(session=session, now=datetime.now(UTC))
+        await session.commit()
+    if raised:
+        log.info("referrals_overdue", raised=raised)
+        runtime.relay.wake()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -51,5 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[api.router, pages.router, settings_pages.router, pages.sign_in],
         subscribe=handlers.subscribe_all,
         on_startup=prepare,
-        background=[overdue_scheduler] if settings.overdue_check_seconds > 0 else [],
+        background=[every(settings.overdue_check_seconds, raise_overdue)]
+        if settings.overdue_check_seconds > 0
+        else [],
     )

@@ -1,9 +1,6 @@
 """Verval's process: `slrt serve verval`."""
 
-import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date, datetime
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -13,13 +10,11 @@ from services.verval.settings import Settings
 from services.verval.web import pages
 from shared.accounts import seed_demo_district
 from shared.areas import WIB
-from shared.cancellation import raise_if_cancelled
 from shared.logging import get_logger
-from shared.runtime import ServiceRuntime, create_service_app
+from shared.runtime import ServiceRuntime, create_service_app, every
 from shared.web import area_namer
 
 log = get_logger(__name__)
-Job = Callable[[ServiceRuntime], Awaitable[None]]
 
 
 async def prepare(runtime: ServiceRuntime) -> None:
@@ -47,22 +42,6 @@ async def scan_life_events(runtime: ServiceRuntime) -> None:
 
 def _today() -> date:
     return datetime.now(WIB).date()
-
-
-def every(seconds: float, job: Job) -> Callable[[ServiceRuntime], Coroutine[Any, Any, None]]:
-    """A background loop running `job` now and every `seconds`, for as long as we run."""
-
-    async def loop(runtime: ServiceRuntime) -> None:
-        while True:
-            raise_if_cancelled()
-            try:
-                await job(runtime)
-            except Exception:
-                log.exception("scheduled_job_failed", job=job.__name__)  # next round retries
-            await asyncio.sleep(seconds)
-
-    loop.__name__ = job.__name__
-    return loop
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
