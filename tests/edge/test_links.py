@@ -5,7 +5,6 @@ in tests/e2e/test_village_edge.py, with the services."""
 import asyncio
 import json
 import subprocess
-from collections.abc import Callable
 from uuid import uuid4
 
 import nats
@@ -18,6 +17,7 @@ from shared.contracts import STREAM_NAME
 from shared.edge import DISTRICT_STREAM, VILLAGE_STREAM, Edge
 from slrt.natsserver import nats_server_binary
 from tests.edge.conftest import VILLAGE_A, VILLAGE_B, Network
+from tests.waiting import wait_until
 
 
 def subject(edge: Edge, event: str = "case.registered") -> str:
@@ -52,13 +52,6 @@ async def ids_in(nc: Client, stream: str, subj: str) -> list[str]:
         await sub.unsubscribe()
 
 
-async def eventually(check: Callable[[], "asyncio.Future[bool]"], timeout: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "not reached in time"
-        await asyncio.sleep(0.5)
-
-
 async def test_events_go_up_and_answers_come_down(network: Network) -> None:
     await network.provision()
     hub = await nats.connect(network.hub.url)
@@ -71,13 +64,13 @@ async def test_events_go_up_and_answers_come_down(network: Network) -> None:
         async def arrived() -> bool:
             return await ids_in(hub, STREAM_NAME, subject(VILLAGE_A)) == sent
 
-        await eventually(arrived)
+        await wait_until(arrived, timeout=60, every=0.5)
 
         async def came_down() -> bool:
             down = await ids_in(village_a, DISTRICT_STREAM, "slrt.>")
             return set(down) == {*sent, *answers}
 
-        await eventually(came_down)
+        await wait_until(came_down, timeout=60, every=0.5)
         assert not set(other) & set(await ids_in(village_a, DISTRICT_STREAM, "slrt.>"))
         # The district's answers are not captured by the village's own stream.
         assert await ids_in(village_a, VILLAGE_STREAM, "slrt.>") == sent

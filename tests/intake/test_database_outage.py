@@ -20,8 +20,8 @@ from slrt.natsserver import NatsServer
 from tests.events import case_registered
 from tests.intake.conftest import Intake, running_intake
 from tests.outage import database_away
-from tests.shared.test_messaging import wait_until
 from tests.users import PASSWORD
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("short_sqlite_wait")
 

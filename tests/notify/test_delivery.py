@@ -13,7 +13,7 @@ from tests.events import case_registered, publish, stored
 from tests.notify.conftest import StartNotify, sms_through
 from tests.notify.gateway import PAYLOAD_WITHOUT_REFERENCE, Gateway
 from tests.outage import database_away
-from tests.shared.test_messaging import wait_until
+from tests.waiting import wait_until
 
 
 async def test_an_sms_goes_through_the_gateway_in_its_configured_shape(

@@ -27,6 +27,7 @@ from shared.topology import MAX_ATTEMPTS, dead_letter_subject
 from slrt.natsserver import NatsServer
 from tests.events import case_registered, stored
 from tests.outage import database_away
+from tests.waiting import wait_until
 
 
 class Applied(SQLModel, table=True):
@@ -66,14 +67,6 @@ class Harness:
 
     async def stored(self, subject: str) -> list[nats.aio.msg.Msg]:
         return await stored(self.nats.url, subject)
-
-
-async def wait_until(check: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():  # type: ignore[misc]
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

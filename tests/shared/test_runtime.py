@@ -3,7 +3,7 @@ check) across a database outage: they wait for it instead of failing a round at 
 run as soon as it is back."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
@@ -16,6 +16,7 @@ import shared.runtime
 from shared.db import SessionFactory, create_engine, session_factory
 from shared.runtime import ServiceRuntime, every
 from tests.outage import database_away
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("short_sqlite_wait")
 
@@ -62,6 +63,13 @@ async def _running(job_runs: list[str], runtime: Runtime, job_name: str) -> asyn
     return asyncio.create_task(every(A_LONG_TIME, job)(runtime))  # type: ignore[arg-type]
 
 
+def _ran(runs: list[str]) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return bool(runs)
+
+    return check
+
+
 async def _stop(task: asyncio.Task[None]) -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
@@ -76,11 +84,8 @@ async def test_a_job_that_finds_the_database_away_runs_as_soon_as_it_is_back(
         await asyncio.sleep(1.5)
         assert runs == []
     try:
-        for _ in range(100):
-            if runs:
-                break
-            await asyncio.sleep(0.1)
-        assert runs == ["raise_overdue"]  # not an hour later
+        await wait_until(_ran(runs))  # not an hour later
+        assert runs == ["raise_overdue"]
         assert "database_waiting" in _events(logs)
         assert "scheduled_job_failed" not in _events(logs)
     finally:
