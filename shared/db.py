@@ -261,8 +261,12 @@ async def until_database_answers(
         try:
             await ping(sessions)
         except DATABASE_UNAVAILABLE as exc:
-            detail = str(getattr(exc, "orig", exc))[:300]
-            log.warning("database_waiting", error=type(exc).__name__, detail=detail, retry_in=delay)
+            log.warning(
+                "database_waiting",
+                error=type(exc).__name__,
+                detail=error_detail(exc),
+                retry_in=delay,
+            )
         else:
             if waited:
                 log.info("database_back")
@@ -271,6 +275,13 @@ async def until_database_answers(
             await meanwhile()
         await asyncio.sleep(delay)
         delay, waited = min(delay * 2, DATABASE_WAIT_MAX_SECONDS), True
+
+
+def error_detail(exc: BaseException) -> str:
+    """What a log line says of an error: for a database error the driver's own message,
+    without the statement and parameters SQLAlchemy adds (ids by the thousand, or a
+    citizen's details); cut short either way."""
+    return str(getattr(exc, "orig", None) or exc)[:300]
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.db import DATABASE_UNAVAILABLE
+from shared.db import DATABASE_UNAVAILABLE, error_detail
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -130,7 +130,7 @@ async def _database_error(request: Request, exc: Exception) -> Response:
         "database_unavailable",
         path=request.url.path,
         error=type(exc).__name__,
-        detail=str(getattr(exc, "orig", exc))[:300],
+        detail=error_detail(exc),
     )
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if "text/html" in request.headers.get("accept", ""):

@@ -21,7 +21,7 @@ from sqlmodel.sql.expression import Select
 
 from shared.cancellation import raise_if_cancelled
 from shared.contracts import Event
-from shared.db import SessionFactory
+from shared.db import SessionFactory, error_detail
 from shared.logging import TRACE_HEADER, get_logger
 from shared.staging import stage
 from shared.table_model import TableModel
@@ -152,7 +152,12 @@ class OutboxRelay:
                     sent = await self.send_pending()
                 except Exception as exc:
                     self._failures += 1
-                    log.warning("outbox_publish_failed", error=str(exc), failures=self._failures)
+                    log.warning(
+                        "outbox_publish_failed",
+                        error=type(exc).__name__,
+                        detail=error_detail(exc),
+                        failures=self._failures,
+                    )
                     await asyncio.sleep(min(0.5 * 2**self._failures, 15.0))
                     continue
                 if sent < self._batch_size:

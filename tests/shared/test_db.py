@@ -9,10 +9,18 @@ from uuid import uuid4
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.util.concurrency import in_greenlet
 from sqlmodel import select
 
-from shared.db import InlineSession, SessionFactory, create_engine, create_tables, session_factory
+from shared.db import (
+    InlineSession,
+    SessionFactory,
+    create_engine,
+    create_tables,
+    error_detail,
+    session_factory,
+)
 from shared.inbox import InboxEntry
 from shared.runtime import RUNTIME_TABLES
 
@@ -80,3 +88,27 @@ async def test_a_cancelled_holder_gives_the_connection_back(sessions: SessionFac
     async with sessions() as session:
         rows = await asyncio.wait_for(session.exec(select(InboxEntry)), timeout=5)
         assert rows.all() == []  # the holder's row was rolled back
+
+
+async def test_a_database_error_is_logged_without_its_statement_and_parameters(
+    sessions: SessionFactory,
+) -> None:
+    """SQLAlchemy puts the statement and its parameters in an error's text; a log line
+    must not carry them (a citizen's details, or a relay's thousand ids)."""
+    duplicate = entry()
+    async with sessions() as session:
+        session.add(duplicate)
+        await session.commit()
+    with pytest.raises(IntegrityError) as raised:
+        async with sessions() as session:
+            session.add(InboxEntry(consumer="test", event_id=duplicate.event_id))
+            await session.commit()
+    assert duplicate.event_id.hex in str(raised.value)  # what SQLAlchemy says
+    detail = error_detail(raised.value)
+    assert detail.startswith("UNIQUE constraint failed")
+    assert duplicate.event_id.hex not in detail
+    assert "INSERT" not in detail
+
+
+def test_any_other_error_is_logged_cut_short() -> None:
+    assert error_detail(ConnectionError("x" * 1000)) == "x" * 300
