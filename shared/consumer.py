@@ -222,7 +222,7 @@ class EventConsumer(Generic[E]):
                 except NotYet as exc:
                     outcome = exc
                 except Exception as exc:  # any failure of the effect is retried, then dead-lettered
-                    if isinstance(exc, DATABASE_UNAVAILABLE) and await self._held(unsettled):
+                    if isinstance(exc, DATABASE_UNAVAILABLE) and await self._held(unsettled, exc):
                         continue  # the same delivery again: an outage is not an attempt
                     reason = f"{type(exc).__name__}: {exc}"
                     attempt = _attempt(msg)
@@ -233,17 +233,19 @@ class EventConsumer(Generic[E]):
             if outcome is True:
                 self.after_commit()
 
-    async def _held(self, unsettled: list[Msg]) -> bool:
-        """If the database does not answer, wait until it does, telling the server the
-        messages are in progress meanwhile, and say so (True). If it answers, the failure
-        was the event's own (False)."""
+    async def _held(self, unsettled: list[Msg], failure: BaseException) -> bool:
+        """If the database does not answer (or its disk is full), wait until it may,
+        telling the server the messages are in progress meanwhile, and say so (True). If
+        it answers, the failure was the event's own (False)."""
 
         async def keep_in_progress() -> None:
             for msg in unsettled:
                 with contextlib.suppress(Exception):  # NATS away as well: redelivered later
                     await msg.in_progress()
 
-        return await until_database_answers(self.sessions, meanwhile=keep_in_progress)
+        return await until_database_answers(
+            self.sessions, meanwhile=keep_in_progress, failure=failure
+        )
 
     async def _settle(self, js: JetStreamContext, msg: Msg, outcome: Outcome) -> None:
         """After the commit: acknowledge an applied (or earlier applied) event; one that

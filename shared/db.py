@@ -250,12 +250,27 @@ DATABASE_UNAVAILABLE = (OperationalError, PoolTimeoutError, sqlite3.OperationalE
 
 
 async def until_database_answers(
-    sessions: SessionFactory, *, meanwhile: Callable[[], Awaitable[None]] | None = None
+    sessions: SessionFactory,
+    *,
+    meanwhile: Callable[[], Awaitable[None]] | None = None,
+    failure: BaseException | None = None,
 ) -> bool:
     """Return once the database answers: at once (False), or after waiting for it (True).
     While it does not, ask again after DATABASE_WAIT_SECONDS, doubling up to
     DATABASE_WAIT_MAX_SECONDS, and log why each time; `meanwhile` runs before each wait (a
-    consumer keeps its held messages from redelivery)."""
+    consumer keeps its held messages from redelivery).
+
+    A full disk answers a ping (reads work) and takes no write: if `failure`, the error
+    that made the caller ask, says so, wait one long round and say True, so the caller
+    tries its write again instead of counting it as the work's own failure."""
+    if failure is not None and out_of_space(failure):
+        log.warning(
+            "database_full", detail=error_detail(failure), retry_in=DATABASE_WAIT_MAX_SECONDS
+        )
+        if meanwhile is not None:
+            await meanwhile()
+        await asyncio.sleep(DATABASE_WAIT_MAX_SECONDS)
+        return True
     delay, waited = DATABASE_WAIT_SECONDS, False
     while True:
         try:
@@ -275,6 +290,14 @@ async def until_database_answers(
             await meanwhile()
         await asyncio.sleep(delay)
         delay, waited = min(delay * 2, DATABASE_WAIT_MAX_SECONDS), True
+
+
+def out_of_space(exc: BaseException) -> bool:
+    """A write failed for want of space: the disk is full, or SQLite's page limit reached."""
+    cause = getattr(exc, "orig", None) or exc
+    if isinstance(cause, sqlite3.Error):
+        return cause.sqlite_errorcode == sqlite3.SQLITE_FULL
+    return getattr(cause, "sqlstate", None) == "53100"  # PostgreSQL's disk_full
 
 
 def error_detail(exc: BaseException) -> str:

@@ -74,8 +74,9 @@ def every(seconds: float, job: Job) -> Loop:
     """A background loop running `job` now and every `seconds`, for as long as we run.
 
     A round that fails is logged and the next one tries again. One that finds the database
-    away waits for it (a line every few seconds, not a traceback a round) and runs again as
-    soon as it answers, so what came due meanwhile is not left for a further round.
+    away (or its disk full) waits for it (a line every few seconds, not a traceback a round)
+    and runs again as soon as it answers, so what came due meanwhile is not left for a
+    further round.
     """
 
     async def loop(runtime: ServiceRuntime) -> None:
@@ -83,8 +84,8 @@ def every(seconds: float, job: Job) -> Loop:
             raise_if_cancelled()
             try:
                 await job(runtime)
-            except DATABASE_UNAVAILABLE:
-                if await until_database_answers(runtime.sessions):
+            except DATABASE_UNAVAILABLE as exc:
+                if await until_database_answers(runtime.sessions, failure=exc):
                     continue
                 log.exception("scheduled_job_failed", job=job.__name__)
             except Exception:

@@ -179,7 +179,7 @@ class Dispatcher:
                         if not waiting:  # the claims stop until this round is recorded
                             waiting = True
                             self._unrecorded += 1
-                        if await until_database_answers(self.sessions):
+                        if await until_database_answers(self.sessions, failure=exc):
                             continue
                     log.exception("dispatch_record_failed")  # `sending` till the lease ends
                     return

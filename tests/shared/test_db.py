@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import psycopg
 import pytest
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.util.concurrency import in_greenlet
 from sqlmodel import select
 
@@ -19,6 +20,7 @@ from shared.db import (
     create_engine,
     create_tables,
     error_detail,
+    out_of_space,
     session_factory,
 )
 from shared.inbox import InboxEntry
@@ -112,3 +114,13 @@ async def test_a_database_error_is_logged_without_its_statement_and_parameters(
 
 def test_any_other_error_is_logged_cut_short() -> None:
     assert error_detail(ConnectionError("x" * 1000)) == "x" * 300
+
+
+def test_a_full_disk_is_told_from_the_other_database_errors() -> None:
+    """SQLite's SQLITE_FULL is met for real in test_messaging; PostgreSQL's is its
+    disk_full error, as psycopg raises it and SQLAlchemy wraps it."""
+    full = psycopg.errors.DiskFull("could not extend file: No space left on device")
+    assert out_of_space(OperationalError("INSERT", {}, full))
+    gone = psycopg.errors.UndefinedTable('relation "case" does not exist')
+    assert not out_of_space(OperationalError("SELECT", {}, gone))
+    assert not out_of_space(ConnectionError("nats: no servers available"))

@@ -6,20 +6,29 @@ import functools
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import nats
 import pytest
 from faststream.nats import NatsBroker
 from nats.js.api import ConsumerConfig
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+import shared.db
 from shared import consumer
 from shared.consumer import DLQ_HEADER_PREFIX, Consumers, EventConsumer, NotYet, subscribe
 from shared.contracts import STREAM_NAME, CaseRegistered
-from shared.db import SessionFactory, create_engine, create_tables, session_factory
+from shared.db import (
+    SessionFactory,
+    create_engine,
+    create_tables,
+    out_of_space,
+    session_factory,
+)
+from shared.inbox import InboxEntry
 from shared.outbox import OutboxMessage, OutboxRelay, add_event, outbox_message
 from shared.runtime import RUNTIME_TABLES, jetstream_publisher
 from shared.staging import stage
@@ -484,6 +493,55 @@ async def test_events_that_come_while_the_database_is_away_wait_for_it(
     await wait_until(lambda: _count_is(harness, 3), timeout=30)
     assert await harness.applied_cases() == sorted(event.case_id for event in events)
     assert await harness.stored(dead_letter_subject("verval")) == []
+
+
+@pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+async def test_events_that_come_while_the_disk_is_full_wait_for_space(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk answers a ping (reads work) but takes no write, so the ping alone took
+    the failure for the events' own and dead-lettered each after its five tries. SQLite's
+    page limit fills the database as a full disk does (SQLITE_FULL); PostgreSQL on a full
+    disk stops taking connections, the outage above."""
+    monkeypatch.setattr(shared.db, "DATABASE_WAIT_MAX_SECONDS", 0.5)
+    await fill_to_the_page_limit(harness.sessions)
+    await start_consumer(harness)
+    events = [case_registered() for _ in range(3)]
+    for event in events:
+        data = event.model_dump_json().encode()
+        await harness.publish_raw(event.subject(), data, str(event.event_id))
+    await asyncio.sleep(3)
+    assert await harness.applied_count() == 0
+    assert await harness.stored(dead_letter_subject("verval")) == []
+    await set_page_limit(harness.sessions, 1_000_000)  # space freed
+    await wait_until(lambda: _count_is(harness, 3), timeout=30)
+    assert await harness.applied_cases() == sorted(event.case_id for event in events)
+    assert await harness.stored(dead_letter_subject("verval")) == []
+
+
+async def set_page_limit(sessions: SessionFactory, pages: int | None = None) -> int:
+    """Cap the SQLite database at `pages` (its present size if None); the cap holds for
+    the process's one connection. Returns the cap."""
+    async with sessions() as session:
+        conn = await session.connection()
+        if pages is None:
+            pages = (await conn.exec_driver_sql("PRAGMA page_count")).scalar_one()
+        return (await conn.exec_driver_sql(f"PRAGMA max_page_count = {pages}")).scalar_one()
+
+
+async def fill_to_the_page_limit(sessions: SessionFactory) -> None:
+    """Cap the database at its size and fill the inbox until a write fails for want of
+    space, so that the consumer's next inbox row finds none."""
+    await set_page_limit(sessions)
+    for _ in range(10_000):
+        try:
+            async with sessions() as session:
+                session.add(InboxEntry(consumer="verval-filler-" + "x" * 40, event_id=uuid4()))
+                await session.commit()
+        except OperationalError as exc:
+            assert out_of_space(exc), exc
+            return
+    raise AssertionError("the database did not fill")
 
 
 async def test_a_database_error_while_the_database_answers_is_the_events_own(
