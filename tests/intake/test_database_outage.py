@@ -4,7 +4,9 @@ edge records the district's receipts once it can; a service started meanwhile wa
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from faststream.nats import NatsBroker
@@ -14,12 +16,12 @@ from services.intake.uplink import keep_receipts
 from shared.contracts import SUBJECT_ROOT
 from shared.db import SessionFactory, create_engine, create_tables, session_factory
 from shared.edge import DISTRICT_STREAM, uplink_consumer
-from shared.outbox import add_event, not_arrived_count
+from shared.outbox import OutboxMessage, add_event, not_arrived_count
 from shared.runtime import RUNTIME_TABLES
 from slrt.natsserver import NatsServer
 from tests.events import case_registered
 from tests.intake.conftest import Intake, running_intake
-from tests.outage import database_away
+from tests.outage import database_away, fill_to_the_page_limit, set_page_limit
 from tests.users import PASSWORD
 from tests.waiting import wait_until
 
@@ -41,6 +43,38 @@ async def test_a_registration_refused_while_the_database_is_away_is_saved_when_s
     again = await intake.register(headers=key)
     assert (saved.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == saved.json()["id"]
+    assert len(await intake.cases()) == 1
+
+
+def _published_outbox_row() -> OutboxMessage:
+    """A filler the relay leaves alone: published long ago."""
+    return OutboxMessage(
+        event_id=uuid4(),
+        event_type="filler",
+        subject="slrt.filler",
+        payload="{}",
+        trace_id="filler",
+        published_at=datetime.now(UTC),
+    )
+
+
+@pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+async def test_a_registration_refused_while_the_disk_is_full_is_saved_when_sent_again(
+    intake: Intake,
+) -> None:
+    """A village office's disk fills up: the desk hears nothing was saved, not a 500.
+    SQLite only: PostgreSQL's full disk cannot be made here without filling the machine's
+    (its error is told apart in tests/shared/test_db.py)."""
+    key = {"Idempotency-Key": "desk-sumber-0002"}
+    await intake.auth("fo-sumber")
+    await fill_to_the_page_limit(intake.runtime.sessions, _published_outbox_row)
+    refused = await intake.register(headers=key)
+    assert refused.status_code == 503
+    assert refused.json()["message"].startswith("Basis data layanan sedang tidak dapat dihubungi")
+    assert await intake.cases() == []
+    await set_page_limit(intake.runtime.sessions, 1_000_000)  # space freed
+    saved = await intake.register(headers=key)
+    assert saved.status_code == 201
     assert len(await intake.cases()) == 1
 
 

@@ -13,7 +13,6 @@ import pytest
 from faststream.nats import NatsBroker
 from nats.js.api import ConsumerConfig
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,7 +24,6 @@ from shared.db import (
     SessionFactory,
     create_engine,
     create_tables,
-    out_of_space,
     session_factory,
 )
 from shared.inbox import InboxEntry
@@ -35,7 +33,7 @@ from shared.staging import stage
 from shared.topology import MAX_ATTEMPTS, dead_letter_subject
 from slrt.natsserver import NatsServer
 from tests.events import case_registered, stored
-from tests.outage import database_away
+from tests.outage import database_away, fill_to_the_page_limit, set_page_limit
 from tests.waiting import wait_until
 
 
@@ -501,10 +499,13 @@ async def test_events_that_come_while_the_disk_is_full_wait_for_space(
 ) -> None:
     """A full disk answers a ping (reads work) but takes no write, so the ping alone took
     the failure for the events' own and dead-lettered each after its five tries. SQLite's
-    page limit fills the database as a full disk does (SQLITE_FULL); PostgreSQL on a full
-    disk stops taking connections, the outage above."""
+    page limit fills the database as a full disk does (SQLITE_FULL); PostgreSQL's full
+    disk cannot be made here without filling the machine's (its error is told apart in
+    tests/shared/test_db.py)."""
     monkeypatch.setattr(shared.db, "DATABASE_WAIT_MAX_SECONDS", 0.5)
-    await fill_to_the_page_limit(harness.sessions)
+    await fill_to_the_page_limit(
+        harness.sessions, lambda: InboxEntry(consumer="verval-filler", event_id=uuid4())
+    )
     await start_consumer(harness)
     events = [case_registered() for _ in range(3)]
     for event in events:
@@ -517,31 +518,6 @@ async def test_events_that_come_while_the_disk_is_full_wait_for_space(
     await wait_until(lambda: _count_is(harness, 3), timeout=30)
     assert await harness.applied_cases() == sorted(event.case_id for event in events)
     assert await harness.stored(dead_letter_subject("verval")) == []
-
-
-async def set_page_limit(sessions: SessionFactory, pages: int | None = None) -> int:
-    """Cap the SQLite database at `pages` (its present size if None); the cap holds for
-    the process's one connection. Returns the cap."""
-    async with sessions() as session:
-        conn = await session.connection()
-        if pages is None:
-            pages = (await conn.exec_driver_sql("PRAGMA page_count")).scalar_one()
-        return (await conn.exec_driver_sql(f"PRAGMA max_page_count = {pages}")).scalar_one()
-
-
-async def fill_to_the_page_limit(sessions: SessionFactory) -> None:
-    """Cap the database at its size and fill the inbox until a write fails for want of
-    space, so that the consumer's next inbox row finds none."""
-    await set_page_limit(sessions)
-    for _ in range(10_000):
-        try:
-            async with sessions() as session:
-                session.add(InboxEntry(consumer="verval-filler-" + "x" * 40, event_id=uuid4()))
-                await session.commit()
-        except OperationalError as exc:
-            assert out_of_space(exc), exc
-            return
-    raise AssertionError("the database did not fill")
 
 
 async def test_a_database_error_while_the_database_answers_is_the_events_own(
