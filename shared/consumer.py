@@ -40,7 +40,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared import inbox
 from shared.cancellation import raise_if_cancelled
 from shared.contracts import ContractError, Event, parse_event
-from shared.db import DATABASE_UNAVAILABLE, SessionFactory, until_database_answers
+from shared.db import DATABASE_UNAVAILABLE, SessionFactory, error_detail, until_database_answers
 from shared.logging import TRACE_HEADER, get_logger, mask_personal_numbers
 from shared.responder import Responder
 from shared.staging import staged_count
@@ -63,6 +63,7 @@ E = TypeVar("E", bound=Event)
 Apply = Callable[[AsyncSession, E], Awaitable[None]]
 
 DLQ_HEADER_PREFIX = "Slrt-Dlq-"
+DLQ_REASON_LIMIT = 1000  # characters of a dead letter's reason header
 PUBLISH_TIMEOUT_SECONDS = 5.0
 FETCH_BATCH = 50
 # How long a fetch waits for the first message when none is there (a message that comes
@@ -224,7 +225,7 @@ class EventConsumer(Generic[E]):
                 except Exception as exc:  # any failure of the effect is retried, then dead-lettered
                     if isinstance(exc, DATABASE_UNAVAILABLE) and await self._held(unsettled, exc):
                         continue  # the same delivery again: an outage is not an attempt
-                    reason = f"{type(exc).__name__}: {exc}"
+                    reason = f"{type(exc).__name__}: {error_detail(exc, DLQ_REASON_LIMIT)}"
                     attempt = _attempt(msg)
                     await self._retry_or_dead_letter(js, msg, reason, attempt, self.max_attempts)
                     return
@@ -283,7 +284,7 @@ class EventConsumer(Generic[E]):
 
     async def dead_letter(self, js: JetStreamContext, msg: Msg, *, reason: str) -> None:
         """Store the message on the dead-letter subject, then terminate the original."""
-        reason = mask_personal_numbers(reason)[:1000]
+        reason = mask_personal_numbers(reason)[:DLQ_REASON_LIMIT]
         attempt = _attempt(msg)
         stream_seq = str(msg.metadata.sequence.stream)
         headers = {

@@ -300,11 +300,11 @@ def out_of_space(exc: BaseException) -> bool:
     return getattr(cause, "sqlstate", None) == "53100"  # PostgreSQL's disk_full
 
 
-def error_detail(exc: BaseException) -> str:
+def error_detail(exc: BaseException, limit: int = 300) -> str:
     """What a log line says of an error: for a database error the driver's own message,
     without the statement and parameters SQLAlchemy adds (ids by the thousand, or a
-    citizen's details); cut short either way."""
-    return str(getattr(exc, "orig", None) or exc)[:300]
+    citizen's details); cut to `limit` either way."""
+    return str(getattr(exc, "orig", None) or exc)[:limit]
 
 
 def as_utc(moment: datetime) -> datetime:
