@@ -84,11 +84,11 @@ def every(seconds: float, job: Job) -> Loop:
             raise_if_cancelled()
             try:
                 await job(runtime)
-            except DATABASE_UNAVAILABLE as exc:
-                if await until_database_answers(runtime.sessions, failure=exc):
-                    continue
-                log.exception("scheduled_job_failed", job=job.__name__)
-            except Exception:
+            except Exception as exc:
+                if isinstance(exc, DATABASE_UNAVAILABLE) and await until_database_answers(
+                    runtime.sessions, failure=exc
+                ):
+                    continue  # the database is back: run the job now
                 log.exception("scheduled_job_failed", job=job.__name__)
             await asyncio.sleep(seconds)
 
